@@ -1,0 +1,39 @@
+"""AUTO latency graph: watch the AUTO device plugin move work from the CPU to an accelerator.
+
+AUTO starts inference on the CPU while the accelerator compiles the model, then sends new
+requests to the accelerator; the graph shows the latency of every request in submission
+order and marks the switch. On a machine with only a CPU there is no switch to see.
+
+    python auto-test-latency-graph.py
+    python auto-test-latency-graph.py --PERFORMANCE_HINT=LATENCY --niter=500
+    python auto-test-latency-graph.py --preset=1.2.4
+"""
+
+import sys
+
+from ovsched import experiment
+from ovsched.presets import PRESETS
+
+# ---- settings: edit here, or override any of them as --key=value ----
+model = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"  # IR; if missing, an offline stand-in
+device = ["AUTO", "AUTO:GPU,CPU", "CPU", "GPU"][0]  # AUTO picks the best device, CPU first
+niter = 2000  # requests to submit
+interval = 30.0  # ms between two submits (request i is due at i*interval)
+nireq = 0  # requests in the queue; 0 = the compiled model's optimal number
+show = True  # live graph while running, final figure after (needs a display)
+out = ""  # results folder; "" = a new runs/auto-test-latency-graph-<time>
+properties = {  # OpenVINO properties for compile_model; --KEY= removes one
+    "PERFORMANCE_HINT": ["THROUGHPUT", "LATENCY"][0],  # THROUGHPUT batches on a GPU: jittery
+    # "CACHE_DIR": "./cache",  # a cached GPU blob makes AUTO skip the CPU phase
+    # "ALLOW_AUTO_BATCHING": "NO",  # keeps THROUGHPUT on a GPU from batching
+    # "AUTO_BATCH_TIMEOUT": "1000",  # ms a batch waits to fill
+}
+# ---------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    return experiment.script_main(argv, __file__, "latency", globals(), PRESETS["latency"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

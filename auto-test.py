@@ -1,0 +1,39 @@
+"""Batching timeline: watch automatic batching group asynchronous requests.
+
+Each request is a line from the moment it was submitted (upper row) to the moment its
+result came back (lower row); requests batched together fan into one completion point.
+
+    python auto-test.py
+    python auto-test.py --niter=20 --interval=300 --AUTO_BATCH_TIMEOUT=100
+    python auto-test.py --preset=1.3.2
+"""
+
+import sys
+
+from ovsched import experiment
+from ovsched.presets import PRESETS
+
+# ---- settings: edit here, or override any of them as --key=value ----
+model = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"  # IR; if missing, an offline stand-in
+device = ["BATCH:CPU(8)", "AUTO", "CPU", "GPU", "AUTO:GPU", "BATCH:GPU(8)"][0]  # GPU ones need an Intel GPU
+niter = 40  # requests to submit
+interval = 30.0  # ms between two submits (request i is due at i*interval)
+nireq = 16  # requests in the queue; 0 = the compiled model's optimal number
+show = True  # live window while running, final figure after (needs a display)
+out = ""  # results folder; "" = a new runs/auto-test-<time>
+properties = {  # OpenVINO properties for compile_model; --KEY= removes one
+    "PERFORMANCE_HINT": ["THROUGHPUT", "LATENCY"][0],  # THROUGHPUT lets a GPU batch implicitly
+    "ALLOW_AUTO_BATCHING": "YES",  # NO keeps THROUGHPUT on a GPU from batching
+    # "AUTO_BATCH_TIMEOUT": "100",  # ms a batch waits to fill (default 1000)
+    "PERFORMANCE_HINT_NUM_REQUESTS": "4",  # caps the requests (and batch) the hint plans for
+    "CACHE_DIR": "./cache",  # compiled-model cache; speeds up the next compile
+}
+# ---------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    return experiment.script_main(argv, __file__, "timeline", globals(), PRESETS["timeline"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

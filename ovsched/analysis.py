@@ -1,0 +1,128 @@
+"""What is derived from the records after a run: statistics, batch groups, device switches.
+
+Everything here is a pure function of the records, so a saved run gives the same answers
+when it is loaded again without OpenVINO.
+"""
+
+from collections import Counter
+
+import numpy as np
+
+# Callbacks of one batched inference fire one after another on one thread: ~0.2 ms apart
+# on an idle machine, up to ~5 ms when both cores are saturated. Two batches on one device
+# cannot finish closer than one inference apart, and the size cap below separates batches
+# of parallel streams, so 5 ms joins a batch without joining two.
+BATCH_GAP_S = 0.005
+# Without a known batch size nothing separates two batches but time: be stricter.
+BATCH_GAP_UNKNOWN_SIZE_S = 0.001
+
+
+def describe(values):
+    """Median, mean, min, max, p90 and p99 of an array (None for each when it is empty)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    keys = ("median", "mean", "min", "max", "p90", "p99")
+    if values.size == 0:
+        return dict.fromkeys(keys)
+    return {
+        "median": float(np.median(values)),
+        "mean": float(values.mean()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "p90": float(np.percentile(values, 90)),
+        "p99": float(np.percentile(values, 99)),
+    }
+
+
+def stats(run, mask=None):
+    """Count, duration, throughput, latency and submit lateness of (a subset of) a run."""
+    mask = np.ones(len(run), dtype=bool) if mask is None else mask
+    done = mask & run.done
+    count = int(done.sum())
+    result = {"count": count, "submitted": int(mask.sum())}
+    if count:
+        start = float(np.nanmin(run["submitted_s"][mask]))
+        end = float(np.nanmax(run["completed_s"][done]))
+        duration = end - start
+        result["duration_s"] = duration
+        result["throughput_fps"] = count / duration if duration > 0 else None
+    else:
+        result["duration_s"] = 0.0
+        result["throughput_fps"] = None
+    result["latency_ms"] = describe(run["latency_ms"][done])
+    lateness = run["lateness_ms"][mask]
+    late = describe(lateness)
+    result["lateness_ms"] = {"p50": late["median"], "p99": late["p99"],
+                             "mean": late["mean"], "max": late["max"]}
+    first = np.flatnonzero(done)
+    result["first_latency_ms"] = float(run["latency_ms"][first[0]]) if first.size else None
+    return result
+
+
+def batch_groups(completed_s, batch_size=None):
+    """Group ids per request: requests completing together form one batch.
+
+    Completions closer than the gap join the current group until it holds ``batch_size``
+    requests. Requests that never completed get -1.
+    """
+    completed_s = np.asarray(completed_s, dtype=float)
+    ids = np.full(completed_s.shape, -1, dtype=int)
+    order = np.flatnonzero(~np.isnan(completed_s))
+    order = order[np.argsort(completed_s[order], kind="stable")]
+    gap = BATCH_GAP_S if batch_size else BATCH_GAP_UNKNOWN_SIZE_S
+    group, size, last = -1, 0, None
+    for i in order:
+        t = completed_s[i]
+        if last is None or t - last > gap or (batch_size and size >= batch_size):
+            group, size = group + 1, 0
+        ids[i] = group
+        size += 1
+        last = t
+    return ids
+
+
+def batch_summary(ids, batch_size=None, timeout_ms=None):
+    """Count, size histogram and short-cut groups of the batch ids; a one-line text."""
+    sizes = Counter(Counter(ids[ids >= 0].tolist()).values())
+    count = sum(sizes.values())
+    full = batch_size or (max(sizes) if sizes else 0)
+    cut_short = sum(n for size, n in sizes.items() if size < full)
+    parts = []
+    for size in sorted(sizes, reverse=True):
+        n = sizes[size]
+        noun = "batch" if n == 1 and not parts else "batches" if not parts else ""
+        text = f"{n} {noun} of {size}".replace("  ", " ")
+        if size < full:
+            text += " (timeout)" if timeout_ms is not None else " (short)"
+        parts.append(text)
+    return {
+        "count": count,
+        "batch_size": batch_size,
+        "timeout_ms": timeout_ms,
+        "sizes": {str(k): v for k, v in sorted(sizes.items())},
+        "cut_short": cut_short,
+        "text": ", ".join(parts) if parts else "no batches",
+    }
+
+
+def device_switches(devices, submitted_s, latency_ms):
+    """Each point where the device of consecutive requests changes, with the medians around it."""
+    devices = list(devices)
+    latency_ms = np.asarray(latency_ms, dtype=float)
+    found = []
+    current, start = None, 0
+    for i, name in enumerate(devices):
+        if not name:
+            continue
+        if current is not None and name != current:
+            found.append({"request": i, "time_s": float(submitted_s[i]), "from": current, "to": name})
+        if name != current:
+            current = name
+    bounds = [0] + [s["request"] for s in found] + [len(devices)]
+    for k, s in enumerate(found):
+        before = latency_ms[bounds[k]:bounds[k + 1]]
+        after = latency_ms[bounds[k + 1]:bounds[k + 2]]
+        s["latency_median_before_ms"] = describe(before)["median"]
+        s["latency_median_after_ms"] = describe(after)["median"]
+    del start
+    return found

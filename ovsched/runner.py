@@ -1,0 +1,127 @@
+"""Submitting requests on a fixed schedule and recording when each one completes.
+
+The submit loop runs on its own thread so that whatever the main thread does (drawing,
+waiting for a key) never delays a submit. The completion callback only stores a timestamp.
+"""
+
+import threading
+import time
+
+import numpy as np
+import openvino as ov
+
+from .records import Run
+
+# How often AUTO/MULTI are asked which device runs new requests. AUTO answers at once;
+# a plain CPU model can block for a whole inference, so it is asked only once.
+DEVICE_POLL_S = 0.1
+
+
+class Runner:
+    """Submits ``niter`` requests, request i due at ``t0 + i*interval``, into a queue."""
+
+    def __init__(self, compiled, nireq, niter, interval_ms, poll_device=False, device_name=""):
+        self.compiled = compiled
+        self.queue = ov.AsyncInferQueue(compiled, nireq)
+        for request in self.queue:
+            for tensor in request.input_tensors:
+                tensor.data[...] = 0
+        self.niter = niter
+        self.interval_s = interval_ms / 1e3
+        self.poll_device = poll_device
+        self.scheduled = np.full(niter, np.nan)
+        self.submitted = np.full(niter, np.nan)
+        self.completed = np.full(niter, np.nan)
+        self.infer_ms = np.full(niter, np.nan)
+        self.slot = np.full(niter, -1, dtype=np.int32)
+        self.device_code = np.zeros(niter, dtype=np.int16)
+        self.device_names = [device_name]
+        self.done_order = []  # request ids in completion order; list.append is atomic
+        self.n_submitted = 0
+        self.errors = []
+        self.stop = threading.Event()
+        self.stop_reason = None
+        self.t0 = None
+        self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
+        self.queue.set_callback(self._completed)
+
+    def _completed(self, request, i):
+        try:
+            self.completed[i] = time.perf_counter() - self.t0
+            self.infer_ms[i] = request.latency
+            self.done_order.append(i)
+        except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
+            self.errors.append(f"completion callback of request {i}: {type(e).__name__}: {e}")
+            self.stop.set()
+
+    def start(self):
+        self.t0 = time.perf_counter()
+        self._thread.start()
+
+    def request_stop(self, reason):
+        if not self.stop.is_set():
+            self.stop_reason = reason
+            self.stop.set()
+
+    def _poll_device(self):
+        names = self.compiled.get_property("EXECUTION_DEVICES")
+        name = ",".join(str(n) for n in names) if isinstance(names, (list, tuple)) else str(names)
+        if name != self.device_names[-1]:
+            if name not in self.device_names:
+                self.device_names.append(name)
+        return self.device_names.index(name)
+
+    def _submit_all(self):
+        try:
+            code = self._poll_device() if self.poll_device else 0
+            last_poll = time.perf_counter()
+            for i in range(self.niter):
+                due = i * self.interval_s
+                self.scheduled[i] = due
+                if self.poll_device and time.perf_counter() - last_poll >= DEVICE_POLL_S:
+                    code = self._poll_device()
+                    last_poll = time.perf_counter()
+                wait = due - (time.perf_counter() - self.t0)
+                if wait > 0 and self.stop.wait(wait):
+                    break
+                if self.stop.is_set():
+                    break
+                slot = self.queue.get_idle_request_id()  # blocks while every slot is busy
+                if self.stop.is_set():
+                    break
+                self.slot[i] = slot
+                self.device_code[i] = code
+                self.submitted[i] = time.perf_counter() - self.t0
+                self.queue.start_async(None, i)
+                self.n_submitted = i + 1
+        except BaseException as e:  # shown by the main thread once the requests in flight end
+            self.errors.append(f"submitting request {self.n_submitted}: {type(e).__name__}: {e}")
+            self.stop.set()
+
+    @property
+    def n_completed(self):
+        return len(self.done_order)
+
+    @property
+    def submitting(self):
+        return self._thread.is_alive()
+
+    def finished(self):
+        return not self._thread.is_alive() and self.n_completed >= self.n_submitted
+
+    def wait(self, timeout):
+        """Wait up to ``timeout`` seconds; True once every submitted request completed."""
+        self._thread.join(timeout)
+        if self.finished():
+            self.queue.wait_all()
+            return True
+        if not self._thread.is_alive():
+            time.sleep(min(timeout, 0.01))
+        return self.finished()
+
+    def to_run(self, summary=None):
+        """The records of every submitted request, as a Run."""
+        n = self.n_submitted
+        devices = np.asarray(self.device_names, dtype=object)[self.device_code[:n]]
+        return Run.from_arrays(self.scheduled[:n], self.submitted[:n], self.completed[:n],
+                               self.slot[:n], devices, self.infer_ms[:n], summary)
