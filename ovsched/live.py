@@ -43,7 +43,7 @@ class View:
         self.drawn = 0
         w, h = self.size
         self.canvas = np.zeros((h, w, 3), np.uint8)
-        cv2.namedWindow(self.name, cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(self.name, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         self.redraw_base(None)
 
     def redraw_base(self, runner):
@@ -108,7 +108,7 @@ class View:
             return
         cv2.destroyWindow(self.name)
         name = f"{self.name} - done (any key closes)"
-        cv2.namedWindow(name, cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(name, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         cv2.imshow(name, image)
         print("final figure shown: press any key in its window (or close it) to exit",
               flush=True)

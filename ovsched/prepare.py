@@ -7,6 +7,7 @@ import difflib
 import os
 import re
 import time
+from xml.etree import ElementTree
 
 import openvino as ov
 
@@ -16,6 +17,7 @@ from .settings import UsageError
 DEFAULT_MODEL = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"
 STANDIN_NAME = "googlenet-v1-tf-standin-v1"
 VIRTUAL_DEVICES = ("AUTO", "MULTI", "BATCH", "HETERO")
+KNOWN_DEVICES = ("CPU", "GPU", "NPU")
 # Values OpenVINO documents for the properties these experiments use. AUTO passes a
 # malformed value on without a word, so they are checked here for every device.
 KNOWN_VALUES = {
@@ -61,6 +63,17 @@ def check_model_file(path):
     if os.path.getsize(path) == 0:
         raise UsageError(f"model {path} is an empty file: download or convert it again")
     if path.lower().endswith(".xml"):
+        # Read the XML here: given a broken one, OpenVINO tries every frontend and some
+        # print their own errors to the terminal before its message arrives.
+        try:
+            root = ElementTree.parse(path).getroot()
+        except ElementTree.ParseError as e:
+            raise UsageError(f"model {path} is not complete XML ({e}): download or convert "
+                             f"it again") from None
+        if root.tag != "net":
+            raise UsageError(f"model {path} is not an OpenVINO IR (its XML starts with "
+                             f"<{root.tag}>, not <net>): give the .xml that omz_converter "
+                             f"or ovc wrote")
         weights = path[:-4] + ".bin"
         if not os.path.exists(weights):
             raise UsageError(f"weights missing: {weights} is not beside {path}; copy the .bin "
@@ -143,7 +156,7 @@ def gpu_failure(core, name):
 def check_device(core, device):
     """Refuse a device this machine cannot run, naming the ones it has."""
     available = list(core.available_devices)
-    names = available + [v for v in VIRTUAL_DEVICES]
+    names = list(dict.fromkeys(available + list(KNOWN_DEVICES) + list(VIRTUAL_DEVICES)))
     listed = ", ".join(available) + " (and AUTO, MULTI:..., BATCH:DEVICE(N) over them)"
     head = device.partition(":")[0]
     if not device or (head not in VIRTUAL_DEVICES and ":" in device):

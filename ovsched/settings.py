@@ -10,6 +10,7 @@ import difflib
 import re
 
 PROPERTY_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SETTING_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 TRUE_WORDS = {"true": True, "yes": True, "on": True, "1": True,
               "false": False, "no": False, "off": False, "0": False}
@@ -47,16 +48,27 @@ def parse_value(key, text, default):
                      f"(e.g. --{key}={example}), not {text!r}")
 
 
+def _unreadable(word):
+    bare = word.lstrip("-")
+    key = bare.split("=", 1)[0]
+    if WORD.fullmatch(key) and "=" in bare:
+        return f"cannot read argument {word!r}: overrides start with two dashes, e.g. --{bare}"
+    if WORD.fullmatch(key):
+        return f"cannot read argument {word!r}: give it a value, e.g. --{key}=VALUE"
+    return f"cannot read argument {word!r}: write overrides as --key=value (see --help)"
+
+
 def split_args(argv):
     """Split ``--key=value`` words into an ordered list of (key, value); refuse anything else."""
     pairs = []
     seen = {}
     for word in argv:
         if not word.startswith("--") or "=" not in word:
-            hint = f"--{word.lstrip('-')}=VALUE" if word.strip("-") else "--key=value"
-            raise UsageError(f"cannot read argument {word!r}: write overrides as {hint} "
-                             f"(see --help)")
+            raise UsageError(_unreadable(word))
         key, value = word[2:].split("=", 1)
+        if not WORD.fullmatch(key):
+            raise UsageError(f"cannot read key {key!r} in {word!r}: keys are letters, digits "
+                             f"and _, e.g. --niter=40 (see --help)")
         if key in seen:
             raise UsageError(f"--{key} given twice ({seen[key]!r} and {value!r}): give it once")
         seen[key] = value
@@ -69,7 +81,7 @@ def apply_overrides(pairs, settings, properties):
     settings = dict(settings)
     properties = dict(properties)
     for key, text in pairs:
-        if PROPERTY_KEY.match(key):
+        if PROPERTY_KEY.fullmatch(key):
             if text == "":
                 properties.pop(key, None)
             else:
@@ -78,7 +90,7 @@ def apply_overrides(pairs, settings, properties):
             settings[key] = parse_value(key, text, settings[key])
         else:
             valid = ", ".join(sorted(settings))
-            kind = "setting" if SETTING_KEY.match(key) else "key"
+            kind = "setting" if SETTING_KEY.fullmatch(key) else "key"
             raise UsageError(f"unknown {kind} --{key}{_closest(key, settings)}; run settings are "
                              f"{valid}, and OpenVINO properties are UPPER_CASE")
     return settings, properties
