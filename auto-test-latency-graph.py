@@ -11,7 +11,7 @@ order and marks the switch. On a machine with only a CPU there is no switch to s
 
 import sys
 
-from ovsched import experiment
+from ovsched import cli
 from ovsched.presets import PRESETS
 
 # ---- settings: edit here, or override any of them as --key=value ----
@@ -32,7 +32,7 @@ properties = {  # OpenVINO properties for compile_model; --KEY= removes one
 
 
 def main(argv=None) -> int:
-    return experiment.script_main(argv, __file__, "latency", globals(), PRESETS["latency"])
+    return cli.run_script(argv, __file__, "latency", globals(), PRESETS["latency"])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ result came back (lower row); requests batched together fan into one completion 
 
 import sys
 
-from ovsched import experiment
+from ovsched import cli
 from ovsched.presets import PRESETS
 
 # ---- settings: edit here, or override any of them as --key=value ----
@@ -32,7 +32,7 @@ properties = {  # OpenVINO properties for compile_model; --KEY= removes one
 
 
 def main(argv=None) -> int:
-    return experiment.script_main(argv, __file__, "timeline", globals(), PRESETS["timeline"])
+    return cli.run_script(argv, __file__, "timeline", globals(), PRESETS["timeline"])
 
 
 if __name__ == "__main__":

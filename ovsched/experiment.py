@@ -6,7 +6,6 @@ the two scripts differ only in their settings and in the figure they draw.
 
 import datetime
 import os
-import signal
 import sys
 import time
 
@@ -105,34 +104,6 @@ def help_text(script, kind, settings, properties, presets):
     lines.append(f"Devices on this machine: {devices} (plus AUTO, MULTI:..., BATCH:DEVICE(N))")
     lines.append(f"OpenVINO {ov.get_version()}")
     return "\n".join(lines)
-
-
-class Interrupt:
-    """SIGINT stops submitting; the requests in flight finish and the results are written."""
-
-    def __init__(self):
-        self.count = 0
-        self.runner = None
-        self._previous = None
-
-    def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
-
-    def _handle(self, signum, frame):
-        self.count += 1
-        if self.runner is not None:
-            self.runner.request_stop("interrupted (Ctrl+C)")
-        if self.count == 1:
-            print("\nstopping: no new requests; waiting for the ones in flight "
-                  "(results will be written)", file=sys.stderr, flush=True)
-
-    @property
-    def pending(self):
-        return self.count > 0
 
 
 def batching_info(compiled, device, properties):
@@ -267,23 +238,20 @@ class Progress:
             self.stream.flush()
 
 
-def main(argv=None, *, script, kind, settings, properties, presets=None):
-    """Run one experiment; return the exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+def main(argv, *, script, kind, settings, properties, presets, interrupt):
+    """Run one experiment; return the exit code. ``interrupt`` counts SIGINTs."""
     stem = os.path.splitext(os.path.basename(script))[0]
-    presets = presets or {}
     if any(a in ("-h", "--help") for a in argv):
         print(help_text(script, kind, settings, properties, presets))
         return EXIT_OK
-    with Interrupt() as interrupt:
-        try:
-            return _run(argv, script, stem, kind, settings, properties, presets, interrupt)
-        except UsageError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_USAGE
-        except RunError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_ERROR
+    try:
+        return _run(argv, script, stem, kind, settings, properties, presets, interrupt)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
@@ -384,7 +352,9 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
         if view is not None:
             view.close_live()
 
-    interrupted = runner.stop.is_set() and runner.stop_reason != "error"
+    # cut short: a stop asked for before every request was submitted
+    interrupted = runner.stop.is_set() and runner.n_submitted < settings["niter"] \
+        and not runner.errors
     summary = {
         "script": os.path.basename(script),
         "kind": kind,
@@ -426,13 +396,10 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
         print(f"stopped early at request {runner.n_submitted} of {settings['niter']} "
               f"({runner.stop_reason}); partial results written")
         return EXIT_INTERRUPTED
+    if interrupt.pending:
+        return EXIT_INTERRUPTED
     if view is not None:
         view.show_final(figure_path, lambda: interrupt.pending)
-    return EXIT_OK
+    return EXIT_INTERRUPTED if interrupt.pending else EXIT_OK
 
 
-def script_main(argv, script, kind, namespace, presets=None):
-    """Gather the run settings and properties a script defines at its top and run it."""
-    settings = {k: namespace[k] for k in RUN_KEYS}
-    return main(argv, script=script, kind=kind, settings=settings,
-                properties=namespace["properties"], presets=presets)
