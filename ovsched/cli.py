@@ -10,9 +10,10 @@ EXIT_INTERRUPTED = 130
 class Interrupt:
     """SIGINT stops submitting; the requests in flight finish and the results are written."""
 
-    def __init__(self):
+    def __init__(self, keep=False):
         self.count = 0
         self.runner = None
+        self.keep = keep
         self._previous = None
 
     def __enter__(self):
@@ -20,7 +21,12 @@ class Interrupt:
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+        if self.keep:
+            # A program whose results are written ignores a late Ctrl+C while the
+            # interpreter unloads OpenVINO, instead of dying half-way through its exit.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum, frame):
         self.count += 1
@@ -42,8 +48,9 @@ class Interrupt:
 
 def run_script(argv, script, kind, namespace, presets=None):
     """Gather the run settings and properties a script defines at its top and run it."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    with Interrupt() as interrupt:
+    program = argv is None
+    argv = sys.argv[1:] if program else list(argv)
+    with Interrupt(keep=program) as interrupt:
         from . import experiment  # the heavy imports, under the handler
         if interrupt.pending:
             print("interrupted before the first request: nothing written", file=sys.stderr)

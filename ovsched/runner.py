@@ -52,7 +52,7 @@ class Runner:
             self.done_order.append(i)
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
             self.errors.append(f"completion callback of request {i}: {type(e).__name__}: {e}")
-            self.stop.set()
+            self.request_stop("error")
 
     def start(self):
         self.t0 = time.perf_counter()
@@ -96,7 +96,7 @@ class Runner:
                 self.n_submitted = i + 1
         except BaseException as e:  # shown by the main thread once the requests in flight end
             self.errors.append(f"submitting request {self.n_submitted}: {type(e).__name__}: {e}")
-            self.stop.set()
+            self.request_stop("error")
 
     @property
     def n_completed(self):
@@ -112,6 +112,9 @@ class Runner:
     def wait(self, timeout):
         """Wait up to ``timeout`` seconds; True once every submitted request completed."""
         self._thread.join(timeout)
+        if self.errors and not self._thread.is_alive():
+            self.queue.wait_all()  # a failed callback may never count its request
+            return True
         if self.finished():
             self.queue.wait_all()
             return True
