@@ -15,6 +15,7 @@ from . import analysis, display, prepare
 from .plots import PLOTS
 from .records import write_csv, write_json
 from .runner import Runner
+from .trace import trace
 from .settings import UsageError, apply_overrides, setting_comments, split_args
 
 RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
@@ -106,27 +107,42 @@ def help_text(script, kind, settings, properties, presets):
     return "\n".join(lines)
 
 
+def runtime_batch(compiled):
+    """Batch dimension of the network the device really runs, or None when unknown."""
+    try:
+        shape = compiled.get_runtime_model().inputs[0].get_partial_shape()
+        return shape[0].get_length() if shape.rank.is_static and shape[0].is_static else None
+    except Exception:  # not every plugin exposes its runtime model
+        return None
+
+
 def batching_info(compiled, device, properties):
     """Batch size and timeout when the compiled model batches; a warning when it fell back."""
     timeout = prepare.read_property(compiled, "AUTO_BATCH_TIMEOUT")
-    size = None
+    requested = None
     for _name, batch in prepare.split_device(device):
         if batch:
-            size = int(batch)
+            requested = int(batch)
     hint = properties.get("PERFORMANCE_HINT", "").upper()
     implicit = ("GPU" in device and hint == "THROUGHPUT"
                 and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
     asked = device.startswith("BATCH:") or implicit
+    # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
+    # the network unbatched: the batch of the network it really runs tells the two apart.
+    size = runtime_batch(compiled) if timeout is not None else None
+    model_batch = compiled.inputs[0].get_partial_shape()[0].get_length() if compiled.inputs else 1
+    batching = size is not None and size > model_batch
     warning = None
-    if asked and timeout is None:
+    if device.startswith("BATCH:") and requested is None and not batching:
+        warning = (f"{device} gives no batch size and the device chose none (a CPU has no "
+                   f"OPTIMAL_BATCH_SIZE), so nothing is batched: give one, e.g. {device}(8)")
+    elif asked and not batching:
         warning = ("batching was asked for but OpenVINO runs this model unbatched (batch 1): "
                    "the model's batch dimension is probably fixed, e.g. by a Reshape to a "
-                   "constant shape")
-    elif device.startswith("BATCH:") and size is None:
-        warning = (f"{device} gives no batch size; on CPU it does not batch at all "
-                   f"(no OPTIMAL_BATCH_SIZE): give one, e.g. {device}(8)")
-    return {"batching": timeout is not None, "batch_size": size,
-            "timeout_ms": int(timeout) if timeout is not None else None}, warning
+                   "constant shape; re-export it with a free batch dimension")
+    return {"batching": batching, "batch_size": size // model_batch if batching else None,
+            "requested_batch_size": requested,
+            "timeout_ms": int(timeout) if batching else None}, warning
 
 
 def cache_warning(device, properties):
@@ -386,6 +402,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     out = make_out(out_target, out_default)
     write_csv(run, os.path.join(out, "records.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
+    write_json(trace(run), os.path.join(out, "trace.json"))
     figure_path = os.path.join(out, FIGURE_NAMES[kind])
     figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)

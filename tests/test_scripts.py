@@ -42,7 +42,8 @@ def test_batch_cpu_4_completes_in_groups_of_4(tmp_path, tiny_model):
     check_summary(summary, 24)
     assert summary["settings"]["device"] == "BATCH:CPU(4)"
     assert "CACHE_DIR" not in summary["properties"]
-    assert summary["batching"] == {"batching": True, "batch_size": 4, "timeout_ms": 1000}
+    assert summary["batching"] == {"batching": True, "batch_size": 4,
+                                   "requested_batch_size": 4, "timeout_ms": 1000}
     # straight from the CSV: completions come in bursts of 4 separated by clear gaps
     times = sorted(float(r["completed_s"]) for r in rows)
     bursts, size = [], 1

@@ -1,0 +1,95 @@
+"""Work on saved runs, without OpenVINO or a device.
+
+    python -m ovsched replot RUN_DIR [--show]
+    python -m ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
+"""
+
+import argparse
+import os
+import sys
+
+from . import display
+from .records import read_run
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def free_name(path):
+    """``path``, or the first ``stem-N.ext`` beside it that does not exist yet."""
+    stem, ext = os.path.splitext(path)
+    n = 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{stem}-{n}{ext}"
+    return path
+
+
+def load(folder):
+    for name in ("records.csv", "summary.json"):
+        if not os.path.isfile(os.path.join(folder, name)):
+            raise SystemExit(f"error: {folder} is not a saved run (no {name}); give a folder "
+                             f"that auto-test.py or auto-test-latency-graph.py wrote")
+    try:
+        return read_run(folder)
+    except (ValueError, KeyError, IndexError) as e:
+        raise SystemExit(f"error: cannot read the run in {folder} ({e}); was it edited?")
+
+
+def show_or_say(fig_path, show, draw):
+    if not show:
+        return
+    if not display.available():
+        print(f"no display ({display.reason()}): window skipped; the figure is {fig_path}")
+        return
+    import matplotlib.pyplot as plt
+    draw(plt.figure)
+    plt.show()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("replot", help="redraw a saved run's figure")
+    p.add_argument("run")
+    p.add_argument("--out", help="PNG to write (default: RUN/<figure>-replot.png)")
+    p.add_argument("--show", action="store_true", help="also open it in a window")
+    p = sub.add_parser("compare", help="overlay several saved runs")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--out", default="compare.png", help="PNG to write (default compare.png)")
+    p.add_argument("--show", action="store_true", help="also open it in a window")
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+def run_command(args):
+    from .plots import PLOTS, plot_compare
+
+    if args.command == "replot":
+        run = load(args.run)
+        kind = run.summary.get("kind", "latency")
+        path = free_name(args.out or os.path.join(args.run, f"{kind}-replot.png"))
+        PLOTS[kind](run).savefig(path, dpi=110)
+        print(f"figure: {path}")
+        show_or_say(path, args.show, lambda figure: PLOTS[kind](run, figure=figure))
+        return EXIT_OK
+    runs = [load(folder) for folder in args.runs]
+    kinds = {run.summary.get("kind") for run in runs}
+    if len(kinds) > 1:
+        raise SystemExit("error: compare runs of one script at a time (timelines with "
+                         "timelines, latency graphs with latency graphs)")
+    names = [os.path.basename(os.path.normpath(folder)) for folder in args.runs]
+    path = free_name(args.out)
+    plot_compare(runs, names).savefig(path, dpi=110)
+    print(f"figure: {path}")
+    show_or_say(path, args.show, lambda figure: plot_compare(runs, names, figure=figure))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
