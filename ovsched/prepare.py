@@ -107,26 +107,34 @@ def make_static(model):
     shapes, changed = {}, []
     for port in model.inputs:
         shape = port.get_partial_shape()
+        name = port_name(port)
         if shape.rank.is_dynamic:
-            raise UsageError(f"model input {port.any_name!r} has a dynamic rank; convert the "
-                             f"model with a static input shape")
+            raise UsageError(f"model input {name!r} has a dynamic rank; convert the model "
+                             f"with a static input shape")
         dims = list(shape)
         if all(d.is_static for d in dims):
             continue
         if any(d.is_dynamic for d in dims[1:]):
-            raise UsageError(f"model input {port.any_name!r} has dynamic dimensions {shape}; "
-                             f"convert it with a static shape, e.g. ovc MODEL --input "
-                             f"\"{port.any_name}[1,3,224,224]\"")
-        shapes[port.any_name] = ov.PartialShape([1] + [d.get_length() for d in dims[1:]])
-        changed.append(f"{port.any_name} {shape} -> {shapes[port.any_name]}")
+            raise UsageError(f"model input {name!r} has dynamic dimensions {shape}; convert "
+                             f"it with a static shape, e.g. ovc MODEL --input "
+                             f"\"{name}[1,3,224,224]\"")
+        static = ov.PartialShape([1] + [d.get_length() for d in dims[1:]])
+        shapes[port] = static
+        changed.append(f"{name} {shape} -> {static}")
     if not shapes:
         return None
     model.reshape(shapes)
     return "dynamic batch set to 1: " + "; ".join(changed)
 
 
+def port_name(port):
+    """A port's tensor name, or its node's name when the tensor has none."""
+    names = port.get_names()
+    return sorted(names)[0] if names else port.get_node().get_friendly_name()
+
+
 def describe_ports(ports):
-    return [{"name": p.any_name, "shape": str(p.get_partial_shape()),
+    return [{"name": port_name(p), "shape": str(p.get_partial_shape()),
              "type": p.get_element_type().get_type_name()} for p in ports]
 
 
