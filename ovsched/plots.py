@@ -13,6 +13,8 @@ BATCH_COLOURS = ("#1f77b4", "#ff7f0e")
 UNBATCHED_COLOUR = "#17becf"
 PENDING_COLOUR = "#d62728"
 SWITCH_COLOUR = "#d62728"
+LATE_MS = 1.0  # later than this is back-pressure, not timer noise
+DUE_Y = 1.45
 MARKER = dict(marker="^", s=18, facecolors="none", edgecolors="#2ca02c", linewidths=0.8)
 
 
@@ -63,6 +65,16 @@ def draw_timeline(ax, run, label_batches=True):
     ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.8))
     ax.scatter(sub[d], np.ones(d.size), label="submitted / completed", **MARKER)
     ax.scatter(comp[d], np.zeros(d.size), **MARKER)
+    # Back-pressure gets a row of its own: a grey line from when a request was due (top)
+    # to when a free queue slot let it be submitted. On schedule, the lines are vertical.
+    late = shown[run["lateness_ms"][shown] > LATE_MS]
+    if late.size:
+        ax.add_collection(LineCollection(
+            np.stack([np.column_stack([run["scheduled_s"][shown], np.full(shown.size, DUE_Y)]),
+                      np.column_stack([sub[shown], np.ones(shown.size)])], axis=1),
+            colors="0.6", linewidths=0.6, label="due \u2192 submitted (waited for a slot)"))
+        ax.scatter(run["scheduled_s"][shown], np.full(shown.size, DUE_Y), marker="|", s=20,
+                   color="0.5", linewidths=0.8)
     pending = shown[~done]
     if pending.size:
         ax.scatter(sub[pending], np.ones(pending.size), marker="v", s=30, color=PENDING_COLOUR,
@@ -76,8 +88,12 @@ def draw_timeline(ax, run, label_batches=True):
                             fontsize=7, color="0.25")
     for switch in run.summary.get("device_switches") or []:
         ax.axvline(switch["time_s"], color=SWITCH_COLOUR, lw=1)
-    ax.set_yticks([0, 1], ["completed", "submitted"])
-    ax.set_ylim(-0.35, 1.25)
+    if late.size:
+        ax.set_yticks([0, 1, DUE_Y], ["completed", "submitted", "due"])
+        ax.set_ylim(-0.35, DUE_Y + 0.3)
+    else:
+        ax.set_yticks([0, 1], ["completed", "submitted"])
+        ax.set_ylim(-0.35, 1.3)
     times = np.concatenate([sub, comp])
     end = float(np.nanmax(times)) if np.isfinite(times).any() else 1.0
     ax.set_xlim(-0.01 * end - 0.01, end * 1.02 + 0.01)
@@ -111,7 +127,7 @@ def plot_timeline(run, figure=Figure):
     if drawn < len(run):
         title += f"  [{drawn} of {len(run)} requests drawn, evenly spread]"
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper right", fontsize=7, ncols=2)
+    ax.legend(loc="upper right", fontsize=7, ncols=3)
     fig.text(0.01, 0.01, footer_text(run.summary), fontsize=8, color="0.3")
     return fig
 
