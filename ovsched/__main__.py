@@ -9,13 +9,15 @@ import os
 import sys
 
 from . import display
+from .cli import EXIT_OK, EXIT_USAGE
 from .records import read_run
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def free_name(path):
     """``path``, or the first ``stem-N.ext`` beside it that does not exist yet."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise SystemExit(f"error: cannot write {path}: {folder} is not a writable folder")
     stem, ext = os.path.splitext(path)
     n = 1
     while os.path.exists(path):

@@ -10,11 +10,9 @@ import numpy as np
 
 # Callbacks of one batched inference fire one after another on one thread: ~0.2 ms apart
 # on an idle machine, up to ~5 ms when both cores are saturated. Two batches on one device
-# cannot finish closer than one inference apart, and the size cap below separates batches
-# of parallel streams, so 5 ms joins a batch without joining two.
+# cannot finish closer than one inference apart, and the size cap separates batches of
+# parallel streams, so 5 ms joins a batch without joining two.
 BATCH_GAP_S = 0.005
-# Without a known batch size nothing separates two batches but time: be stricter.
-BATCH_GAP_UNKNOWN_SIZE_S = 0.001
 
 
 def describe(values):
@@ -59,7 +57,7 @@ def stats(run, mask=None):
     return result
 
 
-def batch_groups(completed_s, batch_size=None):
+def batch_groups(completed_s, batch_size):
     """Group ids per request: requests completing together form one batch.
 
     Completions closer than the gap join the current group until it holds ``batch_size``
@@ -69,11 +67,10 @@ def batch_groups(completed_s, batch_size=None):
     ids = np.full(completed_s.shape, -1, dtype=int)
     order = np.flatnonzero(~np.isnan(completed_s))
     order = order[np.argsort(completed_s[order], kind="stable")]
-    gap = BATCH_GAP_S if batch_size else BATCH_GAP_UNKNOWN_SIZE_S
     group, size, last = -1, 0, None
     for i in order:
         t = completed_s[i]
-        if last is None or t - last > gap or (batch_size and size >= batch_size):
+        if last is None or t - last > BATCH_GAP_S or size >= batch_size:
             group, size = group + 1, 0
         ids[i] = group
         size += 1
@@ -110,7 +107,7 @@ def device_switches(devices, submitted_s, latency_ms):
     devices = list(devices)
     latency_ms = np.asarray(latency_ms, dtype=float)
     found = []
-    current, start = None, 0
+    current = None
     for i, name in enumerate(devices):
         if not name:
             continue
@@ -124,5 +121,4 @@ def device_switches(devices, submitted_s, latency_ms):
         after = latency_ms[bounds[k + 1]:bounds[k + 2]]
         s["latency_median_before_ms"] = describe(before)["median"]
         s["latency_median_after_ms"] = describe(after)["median"]
-    del start
     return found

@@ -4,7 +4,7 @@ numpy and matplotlib are imported, so that an interrupt at any moment ends clean
 import signal
 import sys
 
-EXIT_INTERRUPTED = 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class Interrupt:
@@ -12,7 +12,7 @@ class Interrupt:
 
     def __init__(self, keep=False):
         self.count = 0
-        self.runner = None
+        self.started = False
         self.keep = keep
         self._previous = None
 
@@ -29,12 +29,12 @@ class Interrupt:
             signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum, frame):
+        # Only count: the main thread may be inside Event.set() right now, and taking
+        # that lock again from here would deadlock. The main loop polls ``pending``.
         self.count += 1
-        if self.runner is not None:
-            self.runner.request_stop("interrupted (Ctrl+C)")
         if self.count > 1:
             return
-        if self.runner is None:
+        if not self.started:
             print("\ninterrupted: stopping before the first request", file=sys.stderr,
                   flush=True)
         else:

@@ -5,6 +5,7 @@ the two scripts differ only in their settings and in the figure they draw.
 """
 
 import datetime
+import math
 import os
 import sys
 import time
@@ -16,12 +17,14 @@ from .plots import PLOTS
 from .records import write_csv, write_json
 from .runner import Runner
 from .trace import trace
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .settings import UsageError, apply_overrides, setting_comments, split_args
 
 RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
 MAX_NIREQ = 1024  # each request holds its own tensors; more is never useful here
+MAX_NITER = 10_000_000  # ~40 bytes of records per request
+MAX_INTERVAL_MS = 3_600_000.0
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class RunError(Exception):
@@ -31,6 +34,12 @@ class RunError(Exception):
 def check_settings(s):
     if s["niter"] < 1:
         raise UsageError(f"--niter={s['niter']}: the number of requests must be at least 1")
+    if s["niter"] > MAX_NITER:
+        raise UsageError(f"--niter={s['niter']} is more than this tool records in one run; "
+                         f"use at most {MAX_NITER:,}")
+    if not math.isfinite(s["interval"]) or s["interval"] > MAX_INTERVAL_MS:
+        raise UsageError(f"--interval={s['interval']}: give a number of milliseconds up to "
+                         f"{MAX_INTERVAL_MS:,.0f} (one hour)")
     if s["interval"] < 0:
         raise UsageError(f"--interval={s['interval']}: the interval between requests (ms) "
                          f"must be 0 or more")
@@ -71,7 +80,10 @@ def make_out(target, default):
     """Create the output folder; a default name that exists already gets a suffix."""
     if not default:
         os.makedirs(target, exist_ok=True)
-        return target
+        if not os.listdir(target):
+            return target
+        print(f"warning: {target} was filled by something else during the run; "
+              f"writing beside it instead")
     for n in range(1, 1000):
         path = target if n == 1 else f"{target}-{n}"
         try:
@@ -82,7 +94,7 @@ def make_out(target, default):
     raise RunError(f"cannot find a free folder name beside {target}")
 
 
-def help_text(script, kind, settings, properties, presets):
+def help_text(script, settings, properties, presets):
     comments = setting_comments(script)
     lines = [f"usage: python {os.path.basename(script)} [--key=value ...]", ""]
     lines.append("Run settings (lower case):")
@@ -130,7 +142,11 @@ def batching_info(compiled, device, properties):
     # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
     # the network unbatched: the batch of the network it really runs tells the two apart.
     size = runtime_batch(compiled) if timeout is not None else None
-    model_batch = compiled.inputs[0].get_partial_shape()[0].get_length() if compiled.inputs else 1
+    model_batch = 1
+    if compiled.inputs:
+        shape = compiled.inputs[0].get_partial_shape()
+        if shape.rank.is_static and shape.rank.get_length() > 0:
+            model_batch = shape[0].get_length()
     batching = size is not None and size > model_batch
     warning = None
     if device.startswith("BATCH:") and requested is None and not batching:
@@ -156,7 +172,7 @@ def cache_warning(device, properties):
             f"use --CACHE_DIR= to see it")
 
 
-def derive(run, kind, info):
+def derive(run, info):
     """Add batch ids, device switches and statistics to the run and its summary."""
     summary = run.summary
     if info["batching"]:
@@ -206,12 +222,12 @@ def print_table(summary, out):
 
 
 def wait_for(runner, view, interrupt, progress):
-    """Main thread: draw or report progress until every submitted request completed."""
+    """Main thread: draw or report progress until every submitted request ended."""
     while True:
+        if interrupt.pending:
+            runner.request_stop("interrupted (Ctrl+C)")
         if view is not None and not view.update(runner):
             runner.request_stop(view.stop_reason or "window closed")
-        if runner.errors:
-            runner.request_stop("error")
         if runner.wait(0.03 if view is not None else 0.1):
             break
         progress.update(runner)
@@ -258,7 +274,7 @@ def main(argv, *, script, kind, settings, properties, presets, interrupt):
     """Run one experiment; return the exit code. ``interrupt`` counts SIGINTs."""
     stem = os.path.splitext(os.path.basename(script))[0]
     if any(a in ("-h", "--help") for a in argv):
-        print(help_text(script, kind, settings, properties, presets))
+        print(help_text(script, settings, properties, presets))
         return EXIT_OK
     try:
         return _run(argv, script, stem, kind, settings, properties, presets, interrupt)
@@ -284,7 +300,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
                              f"{', '.join(presets) or 'none'} (see --help)")
         preset = presets[preset_name]
         settings.update(preset.get("settings", {}))
-        if "no_gpu" in preset and "GPU" not in ov.Core().available_devices:
+        if "no_gpu" in preset and not prepare.has_device(ov.Core(), "GPU"):
             settings["device"] = preset["no_gpu"]["device"]
             preset_note = preset["no_gpu"]["why"]
         properties.update(preset.get("properties", {}))
@@ -303,8 +319,9 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     core = ov.Core()
     device = settings["device"].strip()
     prepare.check_device(core, device)
-    model_path, is_standin = prepare.locate_model(
-        settings["model"], settings["model"] == defaults["model"])
+    model_given = any(key == "model" for key, _ in pairs) or \
+        "model" in (presets.get(preset_name) or {}).get("settings", {})
+    model_path, is_standin = prepare.locate_model(settings["model"], not model_given)
     model = prepare.read_model(core, model_path)
     reshaped = prepare.make_static(model)
     inputs, outputs = prepare.describe_ports(model.inputs), prepare.describe_ports(model.outputs)
@@ -334,7 +351,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     print(f"compiled in {compile_s:.2f} s; OPTIMAL_NUMBER_OF_INFER_REQUESTS {optimal}; "
           f"EXECUTION_DEVICES {exec_devices}; queue of {nireq} requests")
     if info["batching"]:
-        print(f"batching: batch size {info['batch_size'] or 'chosen by the device'}, "
+        print(f"batching: batch size {info['batch_size']}, "
               f"AUTO_BATCH_TIMEOUT {info['timeout_ms']} ms")
     if warning:
         warnings.append(warning)
@@ -354,23 +371,20 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
                   f"the figure is saved as PNG")
     poll = device.startswith(("AUTO", "MULTI"))
     runner = Runner(compiled, nireq, settings["niter"], settings["interval"], poll, exec_devices)
-    interrupt.runner = runner
+    interrupt.started = True
     expected = settings["niter"] * settings["interval"] / 1e3
     print(f"submitting {settings['niter']} requests, one every {settings['interval']} ms "
           f"(about {expected:.1f} s)", flush=True)
     started_at = datetime.datetime.now().isoformat(timespec="seconds")
     runner.start()
-    if interrupt.pending:
-        runner.request_stop("interrupted (Ctrl+C)")
     try:
         wait_for(runner, view, interrupt, Progress(expected))
     finally:
         if view is not None:
             view.close_live()
 
-    # cut short: a stop asked for before every request was submitted
-    interrupted = runner.stop.is_set() and runner.n_submitted < settings["niter"] \
-        and not runner.errors
+    # stopped by the user (ESC, q, closing the window, Ctrl+C), not by an error
+    interrupted = runner.stop.is_set() and not runner.errors
     summary = {
         "script": os.path.basename(script),
         "kind": kind,
@@ -390,6 +404,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
         "compile_s": compile_s,
         "batching": info,
         "interrupted": interrupted,
+        "cut_short": runner.n_submitted < settings["niter"],
         "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
         "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
         "warnings": warnings,
@@ -398,7 +413,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     if is_standin:
         summary["model"]["note"] = "stand-in with random weights: timing only, not accuracy"
     run = runner.to_run(summary)
-    derive(run, kind, info)
+    derive(run, info)
     out = make_out(out_target, out_default)
     write_csv(run, os.path.join(out, "records.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
@@ -410,8 +425,12 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     if runner.errors:
         raise RunError("; ".join(runner.errors[:3]) + f" (records so far saved in {out})")
     if interrupted:
-        print(f"stopped early at request {runner.n_submitted} of {settings['niter']} "
-              f"({runner.stop_reason}); partial results written")
+        if runner.n_submitted < settings["niter"]:
+            print(f"stopped early at request {runner.n_submitted} of {settings['niter']} "
+                  f"({runner.stop_reason}); partial results written")
+        else:
+            print(f"stopped while the last requests finished ({runner.stop_reason}); "
+                  f"every request was submitted and completed")
         return EXIT_INTERRUPTED
     if interrupt.pending:
         return EXIT_INTERRUPTED

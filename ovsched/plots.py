@@ -128,7 +128,7 @@ def plot_timeline(run, figure=Figure):
         title += f"  [{drawn} of {len(run)} requests drawn, evenly spread]"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=7, ncols=3)
-    fig.text(0.01, 0.01, footer_text(run.summary), fontsize=8, color="0.3")
+    fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
     return fig
 
 
@@ -164,7 +164,7 @@ def plot_latency(run, figure=Figure):
         title += f"\n{run.summary['device_note']}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
-    fig.text(0.01, 0.01, footer_text(run.summary), fontsize=8, color="0.3")
+    fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
     return fig
 
 

@@ -53,6 +53,16 @@ def standin_path():
 
 def check_model_file(path):
     """Refuse a model path that cannot be an IR before OpenVINO gives a vaguer message."""
+    try:
+        _check_model_file(path)
+    except PermissionError as e:
+        raise UsageError(f"cannot read model {path}: permission denied ({e.filename}); "
+                         f"check the file's permissions") from None
+    except OSError as e:
+        raise UsageError(f"cannot read model {path}: {e.strerror or e}") from None
+
+
+def _check_model_file(path):
     if not os.path.exists(path):
         raise UsageError(f"model not found: {path}; fetch it with the README's omz_downloader "
                          f"and omz_converter commands, or give --model=PATH to an IR .xml")
@@ -147,18 +157,32 @@ def split_device(device):
         return []
     parts = []
     for item in rest.split(","):
-        m = re.fullmatch(r"([^()]*)(?:\((.*)\))?", item.strip())
+        m = re.fullmatch(r"([^()]*)(?:\(([^()]*)\))?", item.strip())
+        if m is None:
+            raise UsageError(f"cannot read device {device!r}: write a batch size in brackets "
+                             f"at the end, e.g. BATCH:CPU(8)")
         parts.append((m.group(1), m.group(2)))
     return parts
 
 
-def gpu_failure(core, name):
+def plugin_failure(core, name):
     """Why a known plugin has no device here, in OpenVINO's words, or None."""
     try:
         core.get_property(name, "FULL_DEVICE_NAME")
     except Exception as e:  # the plugin's load failure is what the user needs to see
-        return essential(e)
+        text = essential(e)
+        # 'Cannot load library "/long/path/libopenvino_intel_gpu_plugin.so": libOpenCL.so.1:
+        # cannot open shared object file: ...' -> what is missing, without the path
+        missing = re.search(r'Cannot load library "[^"]*":\s*([^:]+: cannot open shared object '
+                            r'file)', text)
+        return missing.group(1) if missing else text
     return None
+
+
+def has_device(core, name):
+    """Whether this machine has a device of that type (GPU matches GPU.0 and GPU.1)."""
+    base = name.split(".")[0]
+    return any(d == name or d.split(".")[0] == base for d in core.available_devices)
 
 
 def check_device(core, device):
@@ -182,15 +206,19 @@ def check_device(core, device):
             if not re.fullmatch(r"\s*\d+\s*", batch) or int(batch) < 1:
                 raise UsageError(f"device {device!r}: the batch size must be a whole number "
                                  f">= 1, e.g. BATCH:{name}(8)")
+        if not name:
+            raise UsageError(f"device {device!r} has an empty name in its list; e.g. "
+                             f"{head}:{available[0] if available else 'CPU'}")
         base = name.split(".")[0]
-        if name in available or base in available:
+        if name in available or (name == base and has_device(core, base)):
             continue
         if base in ("GPU", "NPU"):
-            why = gpu_failure(core, base)
-            cause = f" ({why})" if why else ""
-            raise UsageError(f"device {name} is not available on this machine{cause}; it needs an "
-                             f"Intel {base} with its driver (for GPU: the OpenCL runtime, "
-                             f"libOpenCL.so.1); this machine has {', '.join(available)}: try "
+            why = plugin_failure(core, base)
+            cause = f": its plugin cannot load ({why})" if why else ""
+            driver = "an Intel GPU and its OpenCL driver" if base == "GPU" else \
+                "an Intel NPU and its driver"
+            raise UsageError(f"device {name} is not available on this machine{cause}; it "
+                             f"needs {driver}; this machine has {', '.join(available)}: try "
                              f"--device=CPU or --device=BATCH:CPU(8)")
         match = difflib.get_close_matches(name.upper(), names, n=1, cutoff=0.5)
         hint = f" (did you mean {match[0]}?)" if match else ""
@@ -203,7 +231,8 @@ def check_properties(properties):
             choices = "/".join(KNOWN_VALUES[key][:3] if key == "PERFORMANCE_HINT"
                                else KNOWN_VALUES[key][:2])
             raise UsageError(f"--{key}={value} is not a valid value; use one of {choices}")
-        if key in COUNT_PROPERTIES and not re.fullmatch(r"\d+", value):
+        if key in COUNT_PROPERTIES and not re.fullmatch(r"\d+", value) \
+                and not (key == "NUM_STREAMS" and value.upper() == "AUTO"):
             raise UsageError(f"--{key}={value} must be a whole number >= 0, e.g. --{key}=100")
 
 

@@ -10,11 +10,13 @@ import time
 import numpy as np
 import openvino as ov
 
+from .prepare import device_text, essential
 from .records import Run
 
 # How often AUTO/MULTI are asked which device runs new requests. AUTO answers at once;
 # a plain CPU model can block for a whole inference, so it is asked only once.
 DEVICE_POLL_S = 0.1
+IDLE_GIVE_UP_S = 1.0
 
 
 class Runner:
@@ -42,6 +44,7 @@ class Runner:
         self.stop = threading.Event()
         self.stop_reason = None
         self.t0 = None
+        self._idle_since = None
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
         self.queue.set_callback(self._completed)
 
@@ -51,8 +54,7 @@ class Runner:
             self.infer_ms[i] = request.latency
             self.done_order.append(i)
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
-            self.errors.append(f"completion callback of request {i}: {type(e).__name__}: {e}")
-            self.request_stop("error")
+            self._fail(f"completion callback of request {i}: {type(e).__name__}: {e}")
 
     def start(self):
         self.t0 = time.perf_counter()
@@ -64,11 +66,9 @@ class Runner:
             self.stop.set()
 
     def _poll_device(self):
-        names = self.compiled.get_property("EXECUTION_DEVICES")
-        name = ",".join(str(n) for n in names) if isinstance(names, (list, tuple)) else str(names)
-        if name != self.device_names[-1]:
-            if name not in self.device_names:
-                self.device_names.append(name)
+        name = device_text(self.compiled.get_property("EXECUTION_DEVICES"))
+        if name not in self.device_names:
+            self.device_names.append(name)
         return self.device_names.index(name)
 
     def _submit_all(self):
@@ -95,8 +95,8 @@ class Runner:
                 self.queue.start_async(None, i)
                 self.n_submitted = i + 1
         except BaseException as e:  # shown by the main thread once the requests in flight end
-            self.errors.append(f"submitting request {self.n_submitted}: {type(e).__name__}: {e}")
-            self.request_stop("error")
+            self._fail(f"submitting request {self.n_submitted}: {type(e).__name__}: "
+                       f"{essential(e)}")
 
     @property
     def n_completed(self):
@@ -106,21 +106,51 @@ class Runner:
     def submitting(self):
         return self._thread.is_alive()
 
+    def _all_idle(self):
+        """True when no request of the queue is running (a failed one included)."""
+        try:
+            return all(request.wait_for(0) for request in self.queue)
+        except Exception as e:  # the stored failure of an inference
+            self._fail(f"inference failed: {essential(e)}")
+            return True
+
+    def _fail(self, text):
+        if text not in self.errors:
+            self.errors.append(text)
+        self.request_stop("error")
+
     def finished(self):
-        return not self._thread.is_alive() and self.n_completed >= self.n_submitted
+        """Submitting is over and every submitted request has ended."""
+        if self._thread.is_alive():
+            return False
+        if self.n_completed >= self.n_submitted:
+            return True
+        # OpenVINO does not call back for a request whose inference failed: once the
+        # queue has been idle for a while, the missing completions are not coming.
+        if self._all_idle():
+            now = time.perf_counter()
+            if self._idle_since is None:
+                self._idle_since = now
+            if now - self._idle_since >= IDLE_GIVE_UP_S:
+                missing = self.n_submitted - self.n_completed
+                self._fail(f"{missing} request(s) ended without a result (inference failed)")
+                return True
+        else:
+            self._idle_since = None
+        return False
 
     def wait(self, timeout):
-        """Wait up to ``timeout`` seconds; True once every submitted request completed."""
+        """Wait up to ``timeout`` seconds; True once every submitted request ended."""
         self._thread.join(timeout)
-        if self.errors and not self._thread.is_alive():
-            self.queue.wait_all()  # a failed callback may never count its request
-            return True
-        if self.finished():
-            self.queue.wait_all()
-            return True
-        if not self._thread.is_alive():
+        if not self._thread.is_alive() and not self.finished():
             time.sleep(min(timeout, 0.01))
-        return self.finished()
+        if not self.finished():
+            return False
+        try:
+            self.queue.wait_all()
+        except Exception as e:  # a failed inference is re-raised here
+            self._fail(f"inference failed: {essential(e)}")
+        return True
 
     def to_run(self, summary=None):
         """The records of every submitted request, as a Run."""

@@ -100,7 +100,7 @@ def setting_comments(script_path):
     """Map each top-level ``name = value  # comment`` line of a script to its comment."""
     comments = {}
     pattern = re.compile(r"^([a-z_][a-z0-9_]*)\s*=.*?#\s*(.+)$")
-    quoted = re.compile(r"^\s*'([A-Z0-9_]+)'\s*:.*?#\s*(.+)$")
+    quoted = re.compile(r"""^\s*["']([A-Z0-9_]+)["']\s*:.*?#\s*(.+)$""")
     try:
         with open(script_path, encoding="utf-8") as f:
             for line in f:

@@ -42,10 +42,10 @@ def test_saturated_callbacks_a_few_ms_apart_stay_one_batch():
     assert analysis.batch_groups(completed, batch_size=4).tolist() == [0, 0, 0, 0]
 
 
-def test_simultaneous_unbatched_completions_without_a_batch_size_stay_apart():
-    # two CPU streams finishing 2 ms apart are not a batch
-    completed = [0.100, 0.102, 0.136, 0.138]
-    assert analysis.batch_groups(completed).tolist() == [0, 1, 2, 3]
+def test_a_gap_longer_than_a_callback_burst_starts_a_new_batch():
+    # 1.0 ms, 1.3 ms apart: one burst; then 40 ms later the next one
+    completed = [0.100, 0.101, 0.1023, 0.140, 0.141]
+    assert analysis.batch_groups(completed, batch_size=8).tolist() == [0, 0, 0, 1, 1]
 
 
 def test_requests_never_completed_get_no_group():

@@ -39,12 +39,18 @@ CASES = [
     ("weights missing", [], "no_bin", "weights missing"),
     ("device unknown", ["--device=GPUU"], None, "unknown device 'GPUU' (did you mean GPU"),
     ("device mistyped", ["--device=cpu"], None, "unknown device 'cpu' (did you mean CPU?)"),
-    ("no GPU", ["--device=GPU"], None, "device GPU is not available on this machine"),
+    ("no GPU", ["--device=GPU"], None, "device GPU is not available on this machine: its "
+     "plugin cannot load (libOpenCL.so.1: cannot open shared object file); it needs an Intel "
+     "GPU and its OpenCL driver"),
     ("no GPU under AUTO", ["--device=AUTO:GPU"], None, "device GPU is not available"),
     ("no GPU to batch", ["--device=BATCH:GPU(8)"], None, "try --device=CPU or --device=BATCH:CPU(8)"),
     ("batch of 0", ["--device=BATCH:CPU(0)"], None, "batch size must be a whole number >= 1"),
     ("batch of x", ["--device=BATCH:CPU(x)"], None, "batch size must be a whole number >= 1"),
     ("batch of nothing", ["--device=BATCH:"], None, "names no device after 'BATCH:'"),
+    ("batch text after", ["--device=BATCH:CPU(8)x"], None, "write a batch size in brackets"),
+    ("empty name in list", ["--device=MULTI:CPU,"], None, "has an empty name in its list"),
+    ("interval infinite", ["--interval=1e400"], None, "give a number of milliseconds up to"),
+    ("niter huge", ["--niter=1000000000"], None, "use at most 10,000,000"),
     ("hint FAST", ["--PERFORMANCE_HINT=FAST"], None, "--PERFORMANCE_HINT=FAST is not a valid value"),
     ("timeout abc", ["--device=AUTO", "--AUTO_BATCH_TIMEOUT=abc"], None,
      "--AUTO_BATCH_TIMEOUT=abc must be a whole number"),
@@ -97,3 +103,10 @@ def test_out_not_writable(tmp_path, tiny_model):
     p = run_script(LATENCY, f"--model={tiny_model}", f"--out={locked / 'x'}", cwd=tmp_path)
     assert p.returncode == 2
     assert "cannot write results under" in p.stderr
+
+
+def test_the_default_path_given_explicitly_is_not_replaced_by_the_standin(tmp_path):
+    p = run_script(TIMELINE, "--model=public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml",
+                   cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: model not found: public/googlenet-v1-tf")
