@@ -161,15 +161,19 @@ def batching_info(compiled, device, properties):
             "timeout_ms": int(timeout) if batching else None}, warning
 
 
-def cache_warning(device, properties):
+def cache_warning(device, properties, available):
+    """Warn when AUTO would load an accelerator's cached blob and skip its CPU phase."""
     cache = properties.get("CACHE_DIR")
     if not cache or not device.startswith("AUTO") or not os.path.isdir(cache):
         return None
-    if not any(f.endswith(".blob") for f in os.listdir(cache)):
+    listed = [name for name, _ in prepare.split_device(device)] or available
+    accelerators = [d for d in available if d.split(".")[0] != "CPU"
+                    and any(d == n or d.split(".")[0] == n for n in listed)]
+    if not accelerators or not any(f.endswith(".blob") for f in os.listdir(cache)):
         return None
-    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO loads the accelerator's blob at "
-            f"once and skips the CPU start-up phase, so no device switch will show; "
-            f"use --CACHE_DIR= to see it")
+    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO loads the cached "
+            f"{accelerators[0]} model at once and skips the CPU start-up phase, so no device "
+            f"switch will show; use --CACHE_DIR= to see it")
 
 
 def derive(run, info):
@@ -338,7 +342,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     print("settings   " + " ".join(f"{k}={v!r}" for k, v in settings.items()))
     print("properties " + (" ".join(f"{k}={v}" for k, v in properties.items()) or "(none)"))
     warnings = []
-    warning = cache_warning(device, properties)
+    warning = cache_warning(device, properties, list(core.available_devices))
     if warning:
         warnings.append(warning)
         print(f"warning: {warning}")

@@ -81,3 +81,18 @@ def test_stats_follow_the_records():
     assert s["throughput_fps"] == pytest.approx(3 / 0.09)
     assert s["lateness_ms"]["max"] == pytest.approx(10)
     assert s["first_latency_ms"] == pytest.approx(20)
+
+
+def test_cache_warning_only_when_auto_could_skip_to_a_cached_accelerator(tmp_path):
+    from ovsched.experiment import cache_warning
+    (tmp_path / "abc.blob").write_bytes(b"x")
+    props = {"CACHE_DIR": str(tmp_path)}
+    warning = cache_warning("AUTO", props, ["CPU", "GPU.0"])
+    assert "skips the CPU start-up phase" in warning and "GPU.0" in warning
+    assert cache_warning("AUTO:GPU,CPU", props, ["CPU", "GPU.0"])
+    assert cache_warning("AUTO", props, ["CPU"]) is None  # nothing to switch to
+    assert cache_warning("AUTO:CPU", props, ["CPU", "GPU.0"]) is None
+    assert cache_warning("GPU", props, ["CPU", "GPU.0"]) is None  # only AUTO has the phase
+    assert cache_warning("AUTO", {"CACHE_DIR": str(tmp_path / "none")}, ["CPU", "GPU"]) is None
+    (tmp_path / "abc.blob").unlink()
+    assert cache_warning("AUTO", props, ["CPU", "GPU.0"]) is None  # empty cache
