@@ -16,7 +16,7 @@ from ovsched.presets import PRESETS
 
 # ---- settings: edit here, or override any of them as --key=value ----
 model = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"  # IR; if missing, an offline stand-in
-device = ["AUTO", "AUTO:GPU,CPU", "CPU", "GPU"][0]  # AUTO picks the best device, CPU first
+device = ["AUTO", "AUTO:GPU,CPU", "CPU", "GPU"][0]  # pick one; AUTO starts on the CPU
 niter = 2000  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)
 nireq = 0  # requests in the queue; 0 = the compiled model's optimal number

@@ -98,12 +98,14 @@ def help_text(script, settings, properties, presets):
     comments = setting_comments(script)
     lines = [f"usage: python {os.path.basename(script)} [--key=value ...]", ""]
     lines.append("Run settings (lower case):")
+    width = max(len(f"--{k}={v!r}") for k, v in settings.items()) + 2
     for key, value in settings.items():
-        lines.append(f"  --{key}={value!r:<28} {comments.get(key, '')}")
+        lines.append(f"  {f'--{key}={value!r}':<{width}}{comments.get(key, '')}")
     lines.append("")
     lines.append("OpenVINO properties for compile_model (UPPER_CASE; --KEY= removes one):")
+    width = max((len(f"--{k}={v}") for k, v in properties.items()), default=0) + 2
     for key, value in properties.items():
-        lines.append(f"  --{key}={value:<27} {comments.get(key, '')}")
+        lines.append(f"  {f'--{key}={value}':<{width}}{comments.get(key, '')}")
     if presets:
         lines.append("")
         lines.append("Presets (--preset=NAME; other overrides apply on top):")
