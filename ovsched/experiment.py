@@ -423,7 +423,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
     out = make_out(out_target, out_default)
     write_csv(run, os.path.join(out, "records.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
-    write_json(trace(run), os.path.join(out, "trace.json"))
+    write_json(trace(run), os.path.join(out, "trace.json"), compact=True)
     figure_path = os.path.join(out, FIGURE_NAMES[kind])
     figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)

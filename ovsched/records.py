@@ -111,8 +111,15 @@ def _jsonable(value):
     return str(value)
 
 
-def write_json(data, path):
-    atomic_write(path, lambda f: json.dump(_jsonable(data), f, indent=2))
+def write_json(data, path, compact=False):
+    """Write ``data`` as JSON; ``compact`` skips indenting and the type clean-up, for large
+    files made only of plain Python values."""
+    if compact:
+        # one dumps() call runs the C encoder throughout; dump() to a file does not
+        text = json.dumps(data, separators=(",", ":"))
+        atomic_write(path, lambda f: f.write(text))
+    else:
+        atomic_write(path, lambda f: json.dump(_jsonable(data), f, indent=2))
 
 
 def read_run(folder):

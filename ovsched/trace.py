@@ -26,36 +26,40 @@ def trace_events(run):
                "args": {"name": "waiting for a free slot"}},
               {"name": "thread_name", "ph": "M", "pid": PID, "tid": BATCH_TID,
                "args": {"name": "batches"}}]
-    slots = sorted({int(s) for s in run["slot"] if s >= 0})
-    for slot in slots:
+    for slot in sorted({int(s) for s in run["slot"] if s >= 0}):
         events.append({"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
                        "args": {"name": f"queue slot {slot}"}})
-    done = run.done
-    for i in range(len(run)):
-        due, sub = run["scheduled_s"][i], run["submitted_s"][i]
-        if _us(sub) - _us(due) >= LATE_US:
+    # plain Python lists: per-element numpy access costs more than the events themselves
+    due_us = [round(t * 1e6, 1) for t in run["scheduled_s"].tolist()]
+    sub_us = [round(t * 1e6, 1) for t in run["submitted_s"].tolist()]
+    done_us = [None if t != t else round(t * 1e6, 1) for t in run["completed_s"].tolist()]
+    slots = run["slot"].tolist()
+    batches = run["batch"].tolist()
+    devices = run["device"].tolist()
+    latency = [round(v, 3) for v in run["latency_ms"].tolist()]
+    lateness = [round(v, 3) for v in run["lateness_ms"].tolist()]
+    for i, (due, sub, end) in enumerate(zip(due_us, sub_us, done_us)):
+        if sub - due >= LATE_US:
             events.append({"name": f"request {i} waits", "cat": "schedule", "ph": "X",
-                           "ts": _us(due), "dur": _us(sub) - _us(due), "pid": PID,
+                           "ts": due, "dur": round(sub - due, 1), "pid": PID,
                            "tid": SCHEDULE_TID, "args": {"request": i}})
-        if not done[i]:
+        if end is None:
             events.append({"name": f"request {i} (never completed)", "cat": "request",
-                           "ph": "i", "s": "t", "ts": _us(sub), "pid": PID,
-                           "tid": int(run["slot"][i]) + 1})
+                           "ph": "i", "s": "t", "ts": sub, "pid": PID, "tid": slots[i] + 1})
             continue
         events.append({
-            "name": f"request {i}", "cat": "request", "ph": "X", "ts": _us(sub),
-            "dur": max(_us(run["completed_s"][i]) - _us(sub), 0.0), "pid": PID,
-            "tid": int(run["slot"][i]) + 1,
-            "args": {"request": i, "batch": int(run["batch"][i]), "device": run["device"][i],
-                     "latency_ms": round(float(run["latency_ms"][i]), 3),
-                     "lateness_ms": round(float(run["lateness_ms"][i]), 3)}})
-    batch = run["batch"]
-    for b in np.unique(batch[batch >= 0]):
-        members = np.flatnonzero(batch == b)
-        events.append({"name": f"batch {int(b)} of {members.size}", "cat": "batch", "ph": "i",
-                       "s": "t", "ts": _us(np.nanmax(run["completed_s"][members])),
-                       "pid": PID, "tid": BATCH_TID,
-                       "args": {"requests": [int(m) for m in members]}})
+            "name": f"request {i}", "cat": "request", "ph": "X", "ts": sub,
+            "dur": max(round(end - sub, 1), 0.0), "pid": PID, "tid": slots[i] + 1,
+            "args": {"request": i, "batch": batches[i], "device": devices[i],
+                     "latency_ms": latency[i], "lateness_ms": lateness[i]}})
+    members = {}
+    for i, b in enumerate(batches):
+        if b >= 0:
+            members.setdefault(b, []).append(i)
+    for b, ids in sorted(members.items()):
+        events.append({"name": f"batch {b} of {len(ids)}", "cat": "batch", "ph": "i",
+                       "s": "t", "ts": max(done_us[i] for i in ids), "pid": PID,
+                       "tid": BATCH_TID, "args": {"requests": ids}})
     for switch in summary.get("device_switches") or []:
         events.append({"name": f"device switch {switch['from']} -> {switch['to']}",
                        "cat": "device", "ph": "i", "s": "g", "ts": _us(switch["time_s"]),
