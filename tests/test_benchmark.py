@@ -64,7 +64,8 @@ def numbers(value):
 
 def test_structure(bench):
     result, _ = bench
-    assert set(result) == {"meta", "figures", "skipped", "failed", "sections"}
+    assert set(result) == {"meta", "figures", "skipped", "failed", "warnings", "sections"}
+    assert all(isinstance(w, str) and w for w in result["warnings"])
     meta = result["meta"]
     assert meta["quick"] is True and meta["device"] == "CPU" and meta["standin"] is True
     assert meta["openvino_version"] and meta["model"].endswith(".xml")
