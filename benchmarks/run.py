@@ -549,7 +549,8 @@ def section_scale(ctx):
     first, last = rates[0], rates[-1]
     csv_s, _ = timed(lambda: records.write_csv(run, os.path.join(folder, "again.csv")))
     summary_s, _ = timed(lambda: records.write_json(run.summary, os.path.join(folder, "s.json")))
-    trace_s, _ = timed(lambda: records.write_json(trace(run), os.path.join(folder, "t.json")))
+    trace_s, _ = timed(lambda: records.write_json(trace(run), os.path.join(folder, "t.json"),
+                                                  compact=True))  # as the scripts write it
 
     def draw(plot, name):  # a figure is drawn only when saved: time both, as the scripts do
         return timed(lambda: plot(run).savefig(os.path.join(folder, name), dpi=FIGURE_DPI))[0]
