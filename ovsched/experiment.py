@@ -408,6 +408,7 @@ def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
         "optimal_number_of_infer_requests": optimal,
         "nireq": nireq,
         "compile_s": compile_s,
+        "submit_thread_priority": runner.priority,
         "batching": info,
         "interrupted": interrupted,
         "cut_short": runner.n_submitted < settings["niter"],

@@ -4,6 +4,7 @@ The submit loop runs on its own thread so that whatever the main thread does (dr
 waiting for a key) never delays a submit. The completion callback only stores a timestamp.
 """
 
+import os
 import threading
 import time
 
@@ -45,6 +46,7 @@ class Runner:
         self.stop_reason = None
         self.t0 = None
         self._idle_since = None
+        self.priority = "default"
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
         self.queue.set_callback(self._completed)
 
@@ -71,7 +73,23 @@ class Runner:
             self.device_names.append(name)
         return self.device_names.index(name)
 
+    def _favour_this_thread(self):
+        """Let the submit thread run first when it wakes, where the system allows it.
+
+        With both cores busy (inference streams, the live view), a woken thread can wait a
+        scheduler tick (~4 ms) for a core; a real-time priority removes that wait. It needs
+        root, CAP_SYS_NICE or an rtprio limit; without them the default stays. Only when
+        paced: a flooding loop (interval 0) should not outrank everything else."""
+        if self.interval_s <= 0 or not hasattr(os, "sched_setscheduler"):
+            return "default"
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))  # 0: this thread
+        except OSError:
+            return "default"
+        return "SCHED_FIFO 1"
+
     def _submit_all(self):
+        self.priority = self._favour_this_thread()
         try:
             code = self._poll_device() if self.poll_device else 0
             last_poll = time.perf_counter()
