@@ -180,7 +180,7 @@ def run_labels(runs):
     differing = [k for k in keys if len({str(items.get(k)) for items in flat}) > 1]
     labels = []
     for k, items in enumerate(flat):
-        parts = [f"{key}={items.get(key, '-')}" for key in differing]
+        parts = [f"{key}={items.get(key, 'default')}" for key in differing]
         labels.append(", ".join(parts) if parts else f"run {k + 1}")
     return labels
 
@@ -198,8 +198,11 @@ def plot_compare(runs, names=None, figure=Figure):
             draw_timeline(ax, run)
             line = batch_line(run.summary)
             ax.set_title(f"{label}   ({line})" if line else label, fontsize=9, loc="left")
-        ends = [ax.get_xlim()[1] for ax in axes]
-        axes[-1].set_xlim(right=max(ends))
+        ends = []
+        for run in runs:
+            times = np.concatenate([run["submitted_s"], run["completed_s"]])
+            ends.append(float(np.nanmax(times)) if np.isfinite(times).any() else 1.0)
+        axes[-1].set_xlim(-0.01 * max(ends) - 0.01, max(ends) * 1.02 + 0.01)
         axes[-1].set_xlabel("time since start (s)")
         fig.suptitle("Batching timelines compared", fontsize=11)
         return fig
