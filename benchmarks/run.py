@@ -473,18 +473,23 @@ def section_latency(ctx):
     add = ctx.report.add
     add("latency", "median_ms", "median latency, back to back, nireq 1, LATENCY", b2b, "ms",
         peers={"benchmark_app": median(theirs)} if theirs else None)
-    if theirs:
-        ratios = [a / b for a, b in zip(ours, theirs)]
-        add("latency", "round_ratios", "ours / benchmark_app, each round", ratios)
-        add("latency", "ratio", "ours / benchmark_app, median of rounds", median(ratios), "",
-            ("<=", 1.05))
-    else:
-        ctx.report.skip("latency", "benchmark_app comparison", ctx.bench_why)
+    add_ratios(ctx, "latency", ours, theirs, ("<=", 1.05))
     add("latency", "overhead_us", "our latency - request's own infer_ms, median",
         median(overhead_us), "us")
     add("latency", "paced_median_ms", f"median latency, paced every {PACED_INTERVAL_MS:g} ms",
         paced_median, "ms", peers={"back to back": b2b})
     add("latency", "paced_ratio", "paced / back to back", paced_median / b2b)
+
+
+def add_ratios(ctx, section, ours, theirs, target):
+    """Ours / benchmark_app per round and their median, or why there is no peer."""
+    if not theirs:
+        ctx.report.skip(section, "benchmark_app comparison", ctx.bench_why)
+        return
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    ctx.report.add(section, "round_ratios", "ours / benchmark_app, each round", ratios)
+    ctx.report.add(section, "ratio", "ours / benchmark_app, median of rounds", median(ratios),
+                   "", target)
 
 
 # ---------------------------------------------------------------- 3. throughput
@@ -512,13 +517,7 @@ def section_throughput(ctx):
     add = ctx.report.add
     add("throughput", "fps", f"flood, THROUGHPUT, queue of {nireq}", median(ours), "fps",
         peers={"benchmark_app": median(theirs)} if theirs else None)
-    if theirs:
-        ratios = [a / b for a, b in zip(ours, theirs)]
-        add("throughput", "round_ratios", "ours / benchmark_app, each round", ratios)
-        add("throughput", "ratio", "ours / benchmark_app, median of rounds", median(ratios), "",
-            (">=", 0.97))
-    else:
-        ctx.report.skip("throughput", "benchmark_app comparison", ctx.bench_why)
+    add_ratios(ctx, "throughput", ours, theirs, (">=", 0.97))
 
 
 # ---------------------------------------------------------------- 4. scale

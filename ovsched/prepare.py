@@ -173,8 +173,8 @@ def plugin_failure(core, name):
         text = essential(e)
         # 'Cannot load library "/long/path/libopenvino_intel_gpu_plugin.so": libOpenCL.so.1:
         # cannot open shared object file: ...' -> what is missing, without the path
-        missing = re.search(r'Cannot load library "[^"]*":\s*([^:]+: cannot open shared object '
-                            r'file)', text)
+        missing = re.search(r"""Cannot load library ["'][^"']*["']:\s*([^:]+: cannot open """
+                            r"shared object file)", text)
         return missing.group(1) if missing else text
     return None
 

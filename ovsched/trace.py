@@ -4,7 +4,6 @@ One complete event per request on a track per queue slot, the wait for a free sl
 track of its own, batch completions and device switches as instant events.
 """
 
-import numpy as np
 
 PID = 1
 SCHEDULE_TID = 0  # the submit loop: time a request spent waiting for a free slot

@@ -2,7 +2,6 @@
 
 import numpy as np
 import openvino as ov
-import pytest
 
 from conftest import TIMELINE, read_records, read_summary, run_script
 from ovsched import cli, runner, standin

@@ -88,8 +88,8 @@ def test_no_display_skips_the_window_and_says_where_the_png_is(tmp_path, tiny_mo
     assert (runs[0] / "timeline.png").exists()
 
 
-def test_default_runs_build_the_standin_once(tmp_path, cache_dir):
-    env = headless_env(cache_dir)
+def test_default_runs_build_the_standin_once(tmp_path):
+    env = headless_env(str(tmp_path / "cache"))  # empty: other tests share theirs
     first = run_script(LATENCY, "--niter=10", "--interval=0", "--show=False", cwd=tmp_path,
                        env=env)
     assert first.returncode == 0, first.stderr
