@@ -445,25 +445,43 @@ def section_pacing(ctx):
     add("tick", "mean time between submits")
 
 
+def alternate_rounds(ctx, ours_once, theirs_once, fmt):
+    """Measure ours and benchmark_app (when present) in rounds, alternating who goes first
+    so that a slow drift of the machine's load favours neither. Returns (ours, theirs,
+    benchmark_app's modes)."""
+    ours, theirs, modes = [], [], set()
+    for r in range(ctx.size["rounds"]):
+        for who in (("ours", "bench") if r % 2 == 0 else ("bench", "ours")):
+            if who == "ours":
+                ours.append(ours_once())
+            elif ctx.bench:
+                value, mode = theirs_once()
+                theirs.append(value)
+                modes.add(mode)
+        line = f"  round {r + 1}: ours {fmt.format(ours[-1])}"
+        if theirs:
+            line += f", benchmark_app {fmt.format(theirs[-1])}"
+        print(line, flush=True)
+    return ours, theirs, modes
+
+
 # ---------------------------------------------------------------- 2. latency
 
 def section_latency(ctx):
     size = ctx.size
     compiled = compile_model(ctx, "LATENCY")
-    ours, theirs, overhead_us, modes = [], [], [], set()
-    for r in range(size["rounds"]):
-        # alternate who goes first, so a slow drift of the machine's load favours neither
-        for who in (("ours", "bench") if r % 2 == 0 else ("bench", "ours")):
-            if who == "ours":
-                run = run_ours(compiled, 1, size["b2b_requests"], 0)
-                ours.append(median(run["latency_ms"]))
-                overhead_us.extend((run["latency_ms"] - run["infer_ms"]) * 1e3)
-            elif ctx.bench:
-                m, _fps, mode = benchmark_app(ctx, "latency", size["bench_latency_s"])
-                theirs.append(m)
-                modes.add(mode)
-        print(f"  round {r + 1}: ours {ours[-1]:.2f} ms"
-              + (f", benchmark_app {theirs[-1]:.2f} ms" if theirs else ""), flush=True)
+    overhead_us = []
+
+    def ours_once():
+        run = run_ours(compiled, 1, size["b2b_requests"], 0)
+        overhead_us.extend((run["latency_ms"] - run["infer_ms"]) * 1e3)
+        return median(run["latency_ms"])
+
+    def theirs_once():
+        m, _fps, mode = benchmark_app(ctx, "latency", size["bench_latency_s"])
+        return m, mode
+
+    ours, theirs, modes = alternate_rounds(ctx, ours_once, theirs_once, "{:.2f} ms")
     paced = run_ours(compiled, 1, size["paced_requests"], PACED_INTERVAL_MS)
     paced_median = median(paced["latency_ms"])
     b2b = median(ours)
@@ -498,19 +516,16 @@ def section_throughput(ctx):
     size = ctx.size
     compiled = compile_model(ctx, "THROUGHPUT")
     nireq = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-    ours, theirs, modes = [], [], set()
-    for r in range(size["rounds"]):
-        for who in (("ours", "bench") if r % 2 == 0 else ("bench", "ours")):
-            if who == "ours":
-                run = run_ours(compiled, nireq, size["flood_requests"], 0)
-                # the figure the scripts put in summary.json
-                ours.append(analysis.stats(run)["throughput_fps"])
-            elif ctx.bench:
-                _m, fps, mode = benchmark_app(ctx, "throughput", size["bench_throughput_s"])
-                theirs.append(fps)
-                modes.add(mode)
-        print(f"  round {r + 1}: ours {ours[-1]:.1f} fps"
-              + (f", benchmark_app {theirs[-1]:.1f} fps" if theirs else ""), flush=True)
+
+    def ours_once():
+        run = run_ours(compiled, nireq, size["flood_requests"], 0)
+        return analysis.stats(run)["throughput_fps"]  # the figure the scripts report
+
+    def theirs_once():
+        _m, fps, mode = benchmark_app(ctx, "throughput", size["bench_throughput_s"])
+        return fps, mode
+
+    ours, theirs, modes = alternate_rounds(ctx, ours_once, theirs_once, "{:.1f} fps")
     ctx.report.detail("throughput", rounds=size["rounds"], requests=size["flood_requests"],
                       nireq=nireq, ours_fps=ours, benchmark_app_fps=theirs,
                       benchmark_app_mode=sorted(modes))
