@@ -13,9 +13,10 @@ import sys
 
 from ovsched import cli
 from ovsched.presets import PRESETS
+from ovsched.settings import DEFAULT_MODEL
 
 # ---- settings: edit here, or override any of them as --key=value ----
-model = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"  # IR; if missing, an offline stand-in
+model = DEFAULT_MODEL  # googlenet-v1-tf IR (models.txt); if missing, an offline stand-in
 device = ["AUTO", "AUTO:GPU,CPU", "CPU", "GPU"][0]  # pick one; AUTO starts on the CPU
 niter = 2000  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)

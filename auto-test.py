@@ -12,10 +12,11 @@ import sys
 
 from ovsched import cli
 from ovsched.presets import PRESETS
+from ovsched.settings import DEFAULT_MODEL
 
 # ---- settings: edit here, or override any of them as --key=value ----
-model = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"  # IR; if missing, an offline stand-in
-device = ["BATCH:CPU(8)", "AUTO", "CPU", "GPU", "AUTO:GPU", "BATCH:GPU(8)"][0]  # pick one; GPU ones need an Intel GPU
+model = DEFAULT_MODEL  # googlenet-v1-tf IR (models.txt); if missing, an offline stand-in
+device = ["BATCH:CPU(8)", "AUTO", "CPU", "GPU", "AUTO:GPU", "BATCH:GPU(8)"][0]  # GPU: Intel GPU
 niter = 40  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)
 nireq = 16  # requests in the queue; 0 = the compiled model's optimal number

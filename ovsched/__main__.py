@@ -9,7 +9,7 @@ import os
 import sys
 
 from . import display
-from .cli import EXIT_OK, EXIT_USAGE
+from .errors import EXIT_OK, EXIT_USAGE
 from .records import read_run
 
 
@@ -34,7 +34,7 @@ def load(folder):
     try:
         return read_run(folder)
     except (ValueError, KeyError, IndexError) as e:
-        raise SystemExit(f"error: cannot read the run in {folder} ({e}); was it edited?")
+        raise SystemExit(f"error: cannot read the run in {folder} ({e}); was it edited?") from None
 
 
 def show_or_say(fig_path, show, draw):

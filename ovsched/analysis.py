@@ -112,7 +112,8 @@ def device_switches(devices, submitted_s, latency_ms):
         if not name:
             continue
         if current is not None and name != current:
-            found.append({"request": i, "time_s": float(submitted_s[i]), "from": current, "to": name})
+            found.append({"request": i, "time_s": float(submitted_s[i]), "from": current,
+                          "to": name})
         if name != current:
             current = name
     bounds = [0] + [s["request"] for s in found] + [len(devices)]

@@ -1,14 +1,23 @@
-"""Entry point of both scripts. Light on purpose: Ctrl+C is taken over before OpenVINO,
-numpy and matplotlib are imported, so that an interrupt at any moment ends cleanly."""
+"""The command line of both scripts: ``--key=value`` overrides, ``--help``, exit codes.
 
+Light on purpose: Ctrl+C is taken over before OpenVINO, numpy and matplotlib are imported,
+so that an interrupt at any moment ends cleanly.
+"""
+
+import os
 import signal
 import sys
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from .errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError,
+                     UsageError)
+from .settings import RUN_KEYS, resolve
 
 
 class Interrupt:
-    """SIGINT stops submitting; the requests in flight finish and the results are written."""
+    """SIGINT stops submitting; the requests in flight finish and the results are written.
+
+    A second SIGINT ends the process at once: for a compile that hangs, or a user who
+    does not want to wait for the requests in flight."""
 
     def __init__(self, keep=False):
         self.count = 0
@@ -29,33 +38,76 @@ class Interrupt:
             signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum, frame):
-        # Only count: the main thread may be inside Event.set() right now, and taking
-        # that lock again from here would deadlock. The main loop polls ``pending``.
+        # Only count and print: the main thread may be inside Event.set() right now, and
+        # taking that lock again from here would deadlock. The main loop polls ``pending``.
         self.count += 1
         if self.count > 1:
-            return
+            lost = ("the requests in flight and this run's results are not written"
+                    if self.started else "nothing was run or written")
+            print(f"\nsecond Ctrl+C: exiting now; {lost}", file=sys.stderr, flush=True)
+            os._exit(EXIT_INTERRUPTED)
         if not self.started:
-            print("\ninterrupted: stopping before the first request", file=sys.stderr,
-                  flush=True)
+            print("\ninterrupted: stopping before the first request (Ctrl+C again exits at "
+                  "once)", file=sys.stderr, flush=True)
         else:
-            print("\nstopping: no new requests; waiting for the ones in flight "
-                  "(results will be written)", file=sys.stderr, flush=True)
+            print("\nstopping: no new requests; waiting for the ones in flight (results will "
+                  "be written; Ctrl+C again exits at once without them)", file=sys.stderr,
+                  flush=True)
 
     @property
     def pending(self):
         return self.count > 0
 
 
+def safe_output():
+    """Never crash on a character the console cannot encode (a path with the user's name
+    under a Windows code page, say): write an escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # not a TextIOWrapper, or already closed
+            pass
+
+
 def run_script(argv, script, kind, namespace, presets=None):
-    """Gather the run settings and properties a script defines at its top and run it."""
+    """Run the experiment a script defines by its settings block; return the exit code."""
+    safe_output()
     program = argv is None
     argv = sys.argv[1:] if program else list(argv)
+    defaults = {k: namespace[k] for k in RUN_KEYS}
+    properties = namespace["properties"]
     with Interrupt(keep=program) as interrupt:
         from . import experiment  # the heavy imports, under the handler
         if interrupt.pending:
             print("interrupted before the first request: nothing written", file=sys.stderr)
             return EXIT_INTERRUPTED
-        settings = {k: namespace[k] for k in experiment.RUN_KEYS}
-        return experiment.main(argv, script=script, kind=kind, settings=settings,
-                               properties=namespace["properties"], presets=presets or {},
-                               interrupt=interrupt)
+        if any(a in ("-h", "--help") for a in argv):
+            from .report import help_text
+            import openvino as ov
+            print(help_text(script, defaults, properties, presets or {},
+                            experiment.devices_line(), ov.get_version()))
+            return EXIT_OK
+        return _run(argv, script, kind, defaults, properties, presets or {}, interrupt,
+                    experiment)
+
+
+def _run(argv, script, kind, defaults, properties, presets, interrupt, experiment):
+    try:
+        r = resolve(argv, defaults, properties, presets, has_gpu=experiment.has_gpu)
+        result = experiment.run_experiment(
+            r.settings, r.properties, kind=kind, script=script, say=print,
+            interrupt=interrupt, model_given=r.model_given, preset=r.preset,
+            preset_about=r.preset_about, preset_note=r.preset_note)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result.interrupted or interrupt.pending:
+        return EXIT_INTERRUPTED
+    experiment.show(result, interrupt)
+    return EXIT_INTERRUPTED if interrupt.pending else EXIT_OK

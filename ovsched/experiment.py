@@ -1,181 +1,325 @@
-"""The run shared by both scripts: settings, model, compile, submit, record, report.
+"""One experiment as a pipeline of named stages, read top to bottom:
 
-A script calls ``main(argv, script=__file__, kind=..., settings=..., properties=...)``;
-the two scripts differ only in their settings and in the figure they draw.
+    settings -> model -> compiled -> run -> derived -> written   (-> shown, by the caller)
+
+``run_experiment`` is the one public way to run an experiment: both scripts call it (through
+``cli``), the tests call it, and so can any program::
+
+    from ovsched.experiment import run_experiment
+    result = run_experiment({"device": "BATCH:CPU(4)", "niter": 40, "interval": 5.0,
+                             "nireq": 8, "show": False, "out": "runs/x", "model": "m.xml"},
+                            {"PERFORMANCE_HINT": "THROUGHPUT"}, kind="timeline")
+    result.run["latency_ms"], result.run.summary["stats"]
+
+Each stage is a function with one job that takes what the stages before it made and
+returns one small object. Nothing prints unless ``say`` is given.
 """
 
 import datetime
-import math
+import functools
 import os
-import sys
+import threading
 import time
+from dataclasses import dataclass, field
 
+import numpy as np
 import openvino as ov
 
-from . import analysis, display, prepare
+from . import analysis, batching, devices, display, models, outdir
+from .errors import Interrupted, RunError, essential
 from .plots import PLOTS
-from .records import write_csv, write_json
-from .runner import Runner
+from .records import Run, write_csv, write_json
+from .report import Progress, print_table
+from .runner import Runner, device_text
+from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from .trace import trace
-from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .settings import UsageError, apply_overrides, setting_comments, split_args
 
-RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
-MAX_NIREQ = 1024  # each request holds its own tensors; more is never useful here
-MAX_NITER = 10_000_000  # ~40 bytes of records per request
-MAX_INTERVAL_MS = 3_600_000.0
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
+KINDS = tuple(FIGURE_NAMES)
 
 
-class RunError(Exception):
-    """The run itself failed (not the user's input): exit code 1, records kept."""
+@functools.lru_cache(maxsize=1)
+def core():
+    """The process's one OpenVINO Core: making one loads every plugin's list again."""
+    return ov.Core()
 
 
-def check_settings(s):
-    if s["niter"] < 1:
-        raise UsageError(f"--niter={s['niter']}: the number of requests must be at least 1")
-    if s["niter"] > MAX_NITER:
-        raise UsageError(f"--niter={s['niter']} is more than this tool records in one run; "
-                         f"use at most {MAX_NITER:,}")
-    if not math.isfinite(s["interval"]) or s["interval"] > MAX_INTERVAL_MS:
-        raise UsageError(f"--interval={s['interval']}: give a number of milliseconds up to "
-                         f"{MAX_INTERVAL_MS:,.0f} (one hour)")
-    if s["interval"] < 0:
-        raise UsageError(f"--interval={s['interval']}: the interval between requests (ms) "
-                         f"must be 0 or more")
-    if s["nireq"] < 0:
-        raise UsageError(f"--nireq={s['nireq']}: the queue size must be 0 (the compiled "
-                         f"model's optimal number) or more")
-    if s["nireq"] > MAX_NIREQ:
-        raise UsageError(f"--nireq={s['nireq']} is more requests than can be held at once; "
-                         f"use at most {MAX_NIREQ} (0 = the compiled model's optimal number)")
-    if not s["device"].strip():
-        raise UsageError("--device is empty; e.g. --device=CPU")
-    if not s["model"].strip():
-        raise UsageError("--model is empty; give the path of an IR .xml")
+def has_gpu():
+    return devices.has_device(core(), "GPU")
 
 
-def plan_out(out, stem):
-    """Check the output folder before anything runs; return (path, is_default)."""
-    if out:
-        if os.path.isfile(out):
-            raise UsageError(f"--out={out} is a file; give a folder that does not exist yet")
-        if os.path.isdir(out) and os.listdir(out):
-            raise UsageError(f"--out={out} already holds files; give a new folder (an "
-                             f"earlier run is never overwritten) or leave out empty")
-        target, default = out, False
-    else:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target, default = os.path.join("runs", f"{stem}-{stamp}"), True
-    parent = os.path.abspath(target)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write results under {parent}; give --out=FOLDER somewhere "
-                         f"writable")
-    return target, default
+def devices_line():
+    """The devices this machine has, for --help; help prints even if a plugin is broken."""
+    try:
+        return ", ".join(core().available_devices)
+    except Exception as e:  # any plugin failure is worth showing, not raising
+        return f"unknown ({essential(e)})"
 
 
-def make_out(target, default):
-    """Create the output folder; a default name that exists already gets a suffix."""
-    if not default:
-        os.makedirs(target, exist_ok=True)
-        if not os.listdir(target):
-            return target
-        print(f"warning: {target} was filled by something else during the run; "
-              f"writing beside it instead")
-    for n in range(1, 1000):
-        path = target if n == 1 else f"{target}-{n}"
+def _quiet(*args, **kwargs):
+    pass
+
+
+class NoInterrupt:
+    """Stands in for cli.Interrupt when a program runs an experiment: never pending."""
+
+    pending = False
+    started = False
+
+
+# ---------------------------------------------------------------- stage 1: settings
+
+@dataclass
+class Plan:
+    """What to run, checked: nothing is loaded, nothing is written yet."""
+
+    kind: str
+    script: str
+    settings: dict
+    properties: dict
+    device: str
+    out_target: str
+    out_default: bool
+    model_given: bool
+    preset: str = None
+    preset_about: str = None
+    preset_note: str = None
+    warnings: list = field(default_factory=list)
+
+
+def plan(settings, properties, kind, script, *, model_given=None, preset=None,
+         preset_about=None, preset_note=None):
+    """Check settings, properties and the output folder before anything is loaded."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    missing = [k for k in RUN_KEYS if k not in settings]
+    if missing:
+        raise ValueError(f"settings lack {', '.join(missing)}")
+    settings = check_settings(dict(settings))
+    properties = devices.check_properties(properties)
+    stem = os.path.splitext(os.path.basename(script))[0]
+    target, default = outdir.plan_out(settings["out"], stem)
+    if model_given is None:
+        model_given = settings["model"] != DEFAULT_MODEL
+    return Plan(kind, script, settings, properties, settings["device"].strip(), target,
+                default, model_given, preset, preset_about, preset_note)
+
+
+# ---------------------------------------------------------------- stage 2: model
+
+@dataclass
+class Model:
+    """The model read from disk (or the stand-in), made static, described."""
+
+    path: str
+    standin: bool
+    model: object
+    inputs: list
+    outputs: list
+    reshaped: str = None
+
+
+def load_model(p, say):
+    """Find (or build) and read the model; fix a dynamic batch to 1."""
+    devices.check_device(core(), p.device)
+    path, standin = models.locate_model(p.settings["model"], not p.model_given, say)
+    model = models.read_model(core(), path)
+    reshaped = models.make_static(model)
+    inputs = models.describe_ports(model.inputs)
+    outputs = models.describe_ports(model.outputs)
+    return Model(path, standin, model, inputs, outputs, reshaped)
+
+
+def say_model(m, say):
+    say(f"model   {m.path}")
+    if m.standin:
+        say("        STAND-IN with random weights: fine for timing, meaningless for accuracy")
+    for port in m.inputs:
+        say(f"  input  {port['name']} {port['shape']} {port['type']}")
+    for port in m.outputs:
+        say(f"  output {port['name']} {port['shape']} {port['type']}")
+    if m.reshaped:
+        say(f"  note: {m.reshaped}")
+
+
+# ---------------------------------------------------------------- stage 3: compiled
+
+@dataclass
+class Compiled:
+    """The compiled model and what it reports about itself."""
+
+    compiled: object
+    compile_s: float
+    compile_started: float  # perf_counter() when compiling began
+    optimal: int
+    execution_devices: str
+    nireq: int
+    batching: dict
+
+
+def compile_stage(p, m, say):
+    """Compile for the device and read back what the compiled model reports."""
+    warning = batching.cache_warning(p.device, p.properties, list(core().available_devices))
+    if warning:
+        p.warnings.append(warning)
+        say(f"warning: {warning}")
+    started = time.perf_counter()
+    compiled, compile_s = on_own_thread(
+        lambda: devices.compile_model(core(), m.model, p.device, p.properties))
+    optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    exec_devices = device_text(compiled.get_property("EXECUTION_DEVICES"))
+    nireq = p.settings["nireq"] or optimal
+    info, warning = batching.batching_info(compiled, p.device, p.properties)
+    say(f"compiled in {compile_s:.2f} s; OPTIMAL_NUMBER_OF_INFER_REQUESTS {optimal}; "
+        f"EXECUTION_DEVICES {exec_devices}; queue of {nireq} requests")
+    if info["batching"]:
+        say(f"batching: batch size {info['batch_size']}, "
+            f"AUTO_BATCH_TIMEOUT {info['timeout_ms']} ms")
+    if warning:
+        p.warnings.append(warning)
+        say(f"warning: {warning}")
+    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info)
+
+
+def on_own_thread(call):
+    """Return ``call()``, run on a thread of its own so that the main thread keeps seeing
+    Ctrl+C while it blocks: a second Ctrl+C can then end a compile that hangs."""
+    box = {}
+
+    def target():
         try:
-            os.makedirs(path)
-            return path
-        except FileExistsError:
-            continue
-    raise RunError(f"cannot find a free folder name beside {target}")
+            box["value"] = call()
+        except BaseException as e:  # handed to the caller, as if called here
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name="compile", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
-def help_text(script, settings, properties, presets):
-    comments = setting_comments(script)
-    lines = [f"usage: python {os.path.basename(script)} [--key=value ...]", ""]
-    lines.append("Run settings (lower case):")
-    width = max(len(f"--{k}={v!r}") for k, v in settings.items()) + 2
-    for key, value in settings.items():
-        lines.append(f"  {f'--{key}={value!r}':<{width}}{comments.get(key, '')}")
-    lines.append("")
-    lines.append("OpenVINO properties for compile_model (UPPER_CASE; --KEY= removes one):")
-    width = max((len(f"--{k}={v}") for k, v in properties.items()), default=0) + 2
-    for key, value in properties.items():
-        lines.append(f"  {f'--{key}={value}':<{width}}{comments.get(key, '')}")
-    if presets:
-        lines.append("")
-        lines.append("Presets (--preset=NAME; other overrides apply on top):")
-        for name, preset in presets.items():
-            lines.append(f"  {name:<8} {preset['about']}")
+# ---------------------------------------------------------------- stage 4: run
+
+@dataclass
+class Execution:
+    """The finished runner and how the run ended."""
+
+    runner: Runner
+    started_at: str
+    view: object = None
+    own_cpu: dict = field(default_factory=dict)
+
+    @property
+    def interrupted(self):
+        """Stopped by the user (ESC, q, closing the window, Ctrl+C), not by an error."""
+        return self.runner.stop.is_set() and not self.runner.errors
+
+
+def due_times_s(settings):
+    """When each request is due, in seconds from the start: one every ``interval`` ms."""
+    return np.arange(settings["niter"]) * (settings["interval"] / 1e3)
+
+
+def open_view(p, say):
+    """The live window, when asked for and a display can show one."""
+    if not p.settings["show"]:
+        return None
+    why = display.reason()
+    if why:
+        say(f"no display ({why}): live view and window skipped; the figure is saved as PNG")
+        return None
+    from . import live
+    return live.make_view(p.kind, p.settings, p.device)
+
+
+def execute(p, c, interrupt, say):
+    """Submit every request on its schedule and wait until each one has ended."""
+    view = open_view(p, say)
+    poll = p.device.startswith(("AUTO", "MULTI"))
+    runner = Runner(c.compiled, c.nireq, due_times_s(p.settings), poll, c.execution_devices)
+    interrupt.started = True
+    expected = p.settings["niter"] * p.settings["interval"] / 1e3
+    say(f"submitting {p.settings['niter']} requests, one every {p.settings['interval']} ms "
+        f"(about {expected:.1f} s)", flush=True)
+    started_at = datetime.datetime.now().isoformat(timespec="seconds")
+    runner.start()
+    progress = Progress(expected) if say is not _quiet else None
+    view_cpu = wait_for(runner, view, interrupt, progress)
+    own_cpu = {"submit_s": runner.submit_cpu_s,
+               "callback_s": float(runner.callback_cpu_s[:runner.n_submitted].sum()),
+               "live_view_s": view_cpu if view is not None else None,
+               "requests": runner.n_submitted,
+               "wall_s": time.perf_counter() - runner.t0}
+    return Execution(runner, started_at, view, own_cpu)
+
+
+def wait_for(runner, view, interrupt, progress):
+    """Main thread: draw or report progress until every submitted request ended.
+
+    Returns the CPU seconds this thread spent drawing the live view."""
+    drawing_s = 0.0
     try:
-        devices = ", ".join(ov.Core().available_devices)
-    except Exception as e:  # help must print even if a plugin is broken
-        devices = f"unknown ({prepare.essential(e)})"
-    lines.append("")
-    lines.append(f"Devices on this machine: {devices} (plus AUTO, MULTI:..., BATCH:DEVICE(N))")
-    lines.append(f"OpenVINO {ov.get_version()}")
-    return "\n".join(lines)
+        while True:
+            if interrupt.pending:
+                runner.request_stop("interrupted (Ctrl+C)")
+            if view is not None:
+                cpu0 = time.thread_time()
+                keep = view.update(runner)
+                drawing_s += time.thread_time() - cpu0
+                if not keep:
+                    runner.request_stop(view.stop_reason or "window closed")
+            if runner.wait(0.03 if view is not None else 0.1):
+                break
+            if progress:
+                progress.update(runner)
+        if progress:
+            progress.finish(runner)
+    finally:
+        if view is not None:
+            view.end_live()
+    return drawing_s
 
 
-def runtime_batch(compiled):
-    """Batch dimension of the network the device really runs, or None when unknown."""
-    try:
-        shape = compiled.get_runtime_model().inputs[0].get_partial_shape()
-        return shape[0].get_length() if shape.rank.is_static and shape[0].is_static else None
-    except Exception:  # not every plugin exposes its runtime model
-        return None
+# ---------------------------------------------------------------- stage 5: derived
 
-
-def batching_info(compiled, device, properties):
-    """Batch size and timeout when the compiled model batches; a warning when it fell back."""
-    timeout = prepare.read_property(compiled, "AUTO_BATCH_TIMEOUT")
-    requested = None
-    for _name, batch in prepare.split_device(device):
-        if batch:
-            requested = int(batch)
-    hint = properties.get("PERFORMANCE_HINT", "").upper()
-    implicit = ("GPU" in device and hint == "THROUGHPUT"
-                and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
-    asked = device.startswith("BATCH:") or implicit
-    # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
-    # the network unbatched: the batch of the network it really runs tells the two apart.
-    size = runtime_batch(compiled) if timeout is not None else None
-    model_batch = 1
-    if compiled.inputs:
-        shape = compiled.inputs[0].get_partial_shape()
-        if shape.rank.is_static and shape.rank.get_length() > 0:
-            model_batch = shape[0].get_length()
-    batching = size is not None and size > model_batch
-    warning = None
-    if device.startswith("BATCH:") and requested is None and not batching:
-        warning = (f"{device} gives no batch size and the device chose none (a CPU has no "
-                   f"OPTIMAL_BATCH_SIZE), so nothing is batched: give one, e.g. {device}(8)")
-    elif asked and not batching:
-        warning = ("batching was asked for but OpenVINO runs this model unbatched (batch 1): "
-                   "the model's batch dimension is probably fixed, e.g. by a Reshape to a "
-                   "constant shape; re-export it with a free batch dimension")
-    return {"batching": batching, "batch_size": size // model_batch if batching else None,
-            "requested_batch_size": requested,
-            "timeout_ms": int(timeout) if batching else None}, warning
-
-
-def cache_warning(device, properties, available):
-    """Warn when AUTO would load an accelerator's cached blob and skip its CPU phase."""
-    cache = properties.get("CACHE_DIR")
-    if not cache or not device.startswith("AUTO") or not os.path.isdir(cache):
-        return None
-    listed = [name for name, _ in prepare.split_device(device)] or available
-    accelerators = [d for d in available if d.split(".")[0] != "CPU"
-                    and any(d == n or d.split(".")[0] == n for n in listed)]
-    if not accelerators or not any(f.endswith(".blob") for f in os.listdir(cache)):
-        return None
-    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO loads the cached "
-            f"{accelerators[0]} model at once and skips the CPU start-up phase, so no device "
-            f"switch will show; use --CACHE_DIR= to see it")
+def summarize(p, m, c, e):
+    """The summary of the run: effective settings, what OpenVINO reported, how it ended."""
+    runner = e.runner
+    summary = {
+        "script": os.path.basename(p.script),
+        "kind": p.kind,
+        "openvino_version": ov.get_version(),
+        "started_at": e.started_at,
+        "preset": p.preset,
+        "preset_note": p.preset_note,
+        "settings": p.settings,
+        "properties": p.properties,
+        "model": {"path": m.path, "name": os.path.splitext(os.path.basename(
+            p.settings["model"]))[0], "standin": m.standin,
+                  "inputs": m.inputs, "outputs": m.outputs, "reshaped": m.reshaped},
+        "device": p.device,
+        "execution_devices": c.execution_devices,
+        "optimal_number_of_infer_requests": c.optimal,
+        "nireq": c.nireq,
+        "compile_s": c.compile_s,
+        "compile_started_s": c.compile_started - runner.t0,
+        "queue_created_s": runner.queue_created_s,
+        "submit_thread_priority": runner.priority,
+        "batching": c.batching,
+        "interrupted": e.interrupted,
+        "cut_short": runner.n_submitted < p.settings["niter"],
+        "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
+        "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
+        "own_cpu": e.own_cpu,
+        "warnings": p.warnings,
+        "errors": runner.errors,
+    }
+    if m.standin:
+        summary["model"]["note"] = "stand-in with random weights: timing only, not accuracy"
+    return summary
 
 
 def derive(run, info):
@@ -193,256 +337,100 @@ def derive(run, info):
     summary["device_switch"] = switches[0] if switches else None
     summary["stats"] = analysis.stats(run)
     summary["stats"]["compile_s"] = summary.get("compile_s")
-    devices = [d for d in dict.fromkeys(run["device"].tolist()) if d]
+    devices_seen = [d for d in dict.fromkeys(run["device"].tolist()) if d]
     if switches:
         summary["stats"]["per_device"] = {d: analysis.stats(run, run["device"] == d)
-                                          for d in devices}
+                                          for d in devices_seen}
         summary["device_note"] = " ; ".join(
             f"switch at request {s['request']}: {s['from']} -> {s['to']}" for s in switches)
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
-                                  f"{', '.join(devices) or '?'} throughout")
+                                  f"{', '.join(devices_seen) or '?'} throughout")
+    return run
 
 
-def print_table(summary, out):
-    s = summary["stats"]
-    lat, late = s["latency_ms"], s["lateness_ms"]
+# ---------------------------------------------------------------- stage 6: written
 
-    def f(v, unit=""):
-        return "-" if v is None else f"{v:.2f}{unit}"
+@dataclass
+class Result:
+    """A finished experiment: its records and summary (``run``), and where they were saved."""
 
-    print(f"\n{s['count']} of {s['submitted']} submitted requests completed in "
-          f"{s['duration_s']:.2f} s ({f(s['throughput_fps'])} inferences/s)")
-    print("latency ms   median {}  mean {}  min {}  max {}  p90 {}  p99 {}".format(
-        *(f(lat[k]) for k in ("median", "mean", "min", "max", "p90", "p99"))))
-    print(f"lateness ms  p50 {f(late['p50'])}  p99 {f(late['p99'])}  max {f(late['max'])}   "
-          f"compile {f(s.get('compile_s'), ' s')}  first latency {f(s['first_latency_ms'], ' ms')}")
-    for device, d in (s.get("per_device") or {}).items():
-        print(f"  on {device}: {d['count']} requests, latency median "
-              f"{f(d['latency_ms']['median'])} ms, p99 {f(d['latency_ms']['p99'])} ms")
-    if summary.get("batches", {}).get("count"):
-        print(f"batches: {summary['batches']['text']}")
-    if summary.get("device_note"):
-        print(summary["device_note"])
-    print(f"results: {out}")
+    run: Run
+    out: str
+    figure_path: str
+    figure: object
+    view: object = None
+
+    @property
+    def interrupted(self):
+        return bool(self.run.summary.get("interrupted"))
 
 
-def wait_for(runner, view, interrupt, progress):
-    """Main thread: draw or report progress until every submitted request ended."""
-    while True:
-        if interrupt.pending:
-            runner.request_stop("interrupted (Ctrl+C)")
-        if view is not None and not view.update(runner):
-            runner.request_stop(view.stop_reason or "window closed")
-        if runner.wait(0.03 if view is not None else 0.1):
-            break
-        progress.update(runner)
-    progress.finish(runner)
-
-
-class Progress:
-    """One status line: rewritten in a terminal, printed every 10 s into a log."""
-
-    def __init__(self, expected_s, stream=sys.stdout):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.enabled = expected_s > 3
-        self.every = 0.5 if self.tty else 10.0
-        self.last = time.perf_counter()
-
-    def line(self, runner):
-        n = runner.n_submitted
-        done = runner.n_completed
-        latest = ""
-        if done:
-            i = runner.done_order[-1]
-            latest = f"  latest {(runner.completed[i] - runner.submitted[i]) * 1e3:.1f} ms"
-        return (f"submitted {n}/{runner.niter}  completed {done}  in flight {n - done}{latest}")
-
-    def update(self, runner):
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < self.every:
-            return
-        self.last = now
-        if self.tty:
-            self.stream.write("\r" + self.line(runner).ljust(78))
-        else:
-            self.stream.write(self.line(runner) + "\n")
-        self.stream.flush()
-
-    def finish(self, runner):
-        if self.enabled and self.tty:
-            self.stream.write("\r" + self.line(runner).ljust(78) + "\n")
-            self.stream.flush()
-
-
-def main(argv, *, script, kind, settings, properties, presets, interrupt):
-    """Run one experiment; return the exit code. ``interrupt`` counts SIGINTs."""
-    stem = os.path.splitext(os.path.basename(script))[0]
-    if any(a in ("-h", "--help") for a in argv):
-        print(help_text(script, settings, properties, presets))
-        return EXIT_OK
-    try:
-        return _run(argv, script, stem, kind, settings, properties, presets, interrupt)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except RunError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_ERROR
-
-
-def _run(argv, script, stem, kind, defaults, default_props, presets, interrupt):
-    pairs = split_args(argv)
-    preset_name, preset_note = None, None
-    for key, value in pairs:
-        if key == "preset":
-            preset_name = value
-    pairs = [(k, v) for k, v in pairs if k != "preset"]
-    settings, properties = dict(defaults), dict(default_props)
-    if preset_name is not None:
-        if preset_name not in presets:
-            raise UsageError(f"unknown preset {preset_name!r}; presets are "
-                             f"{', '.join(presets) or 'none'} (see --help)")
-        preset = presets[preset_name]
-        settings.update(preset.get("settings", {}))
-        if "no_gpu" in preset and not prepare.has_device(ov.Core(), "GPU"):
-            settings["device"] = preset["no_gpu"]["device"]
-            preset_note = preset["no_gpu"]["why"]
-        properties.update(preset.get("properties", {}))
-        for key in preset.get("remove", ()):
-            properties.pop(key, None)
-    settings, properties = apply_overrides(pairs, settings, properties)
-    check_settings(settings)
-    prepare.check_properties(properties)
-    out_target, out_default = plan_out(settings["out"], stem)
-
-    print(f"OpenVINO {ov.get_version()}")
-    if preset_name:
-        print(f"preset {preset_name}: {presets[preset_name]['about']}")
-        if preset_note:
-            print(f"  {preset_note}")
-    core = ov.Core()
-    device = settings["device"].strip()
-    prepare.check_device(core, device)
-    model_given = any(key == "model" for key, _ in pairs) or \
-        "model" in (presets.get(preset_name) or {}).get("settings", {})
-    model_path, is_standin = prepare.locate_model(settings["model"], not model_given)
-    model = prepare.read_model(core, model_path)
-    reshaped = prepare.make_static(model)
-    inputs, outputs = prepare.describe_ports(model.inputs), prepare.describe_ports(model.outputs)
-    print(f"model   {model_path}")
-    if is_standin:
-        print("        STAND-IN with random weights: fine for timing, meaningless for accuracy")
-    for port in inputs:
-        print(f"  input  {port['name']} {port['shape']} {port['type']}")
-    for port in outputs:
-        print(f"  output {port['name']} {port['shape']} {port['type']}")
-    if reshaped:
-        print(f"  note: {reshaped}")
-    print(f"device  {device}")
-    print("settings   " + " ".join(f"{k}={v!r}" for k, v in settings.items()))
-    print("properties " + (" ".join(f"{k}={v}" for k, v in properties.items()) or "(none)"))
-    warnings = []
-    warning = cache_warning(device, properties, list(core.available_devices))
-    if warning:
-        warnings.append(warning)
-        print(f"warning: {warning}")
-
-    compiled, compile_s = prepare.compile_model(core, model, device, properties)
-    optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-    exec_devices = prepare.device_text(compiled.get_property("EXECUTION_DEVICES"))
-    nireq = settings["nireq"] or optimal
-    info, warning = batching_info(compiled, device, properties)
-    print(f"compiled in {compile_s:.2f} s; OPTIMAL_NUMBER_OF_INFER_REQUESTS {optimal}; "
-          f"EXECUTION_DEVICES {exec_devices}; queue of {nireq} requests")
-    if info["batching"]:
-        print(f"batching: batch size {info['batch_size']}, "
-              f"AUTO_BATCH_TIMEOUT {info['timeout_ms']} ms")
-    if warning:
-        warnings.append(warning)
-        print(f"warning: {warning}")
-    if interrupt.pending:
-        print("interrupted before the first request: nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-    show = settings["show"]
-    view = None
-    if show:
-        if display.available():
-            from . import live
-            view = live.make_view(kind, settings, device)
-        else:
-            print(f"no display ({display.reason()}): live view and window skipped; "
-                  f"the figure is saved as PNG")
-    poll = device.startswith(("AUTO", "MULTI"))
-    runner = Runner(compiled, nireq, settings["niter"], settings["interval"], poll, exec_devices)
-    interrupt.started = True
-    expected = settings["niter"] * settings["interval"] / 1e3
-    print(f"submitting {settings['niter']} requests, one every {settings['interval']} ms "
-          f"(about {expected:.1f} s)", flush=True)
-    started_at = datetime.datetime.now().isoformat(timespec="seconds")
-    runner.start()
-    try:
-        wait_for(runner, view, interrupt, Progress(expected))
-    finally:
-        if view is not None:
-            view.close_live()
-
-    # stopped by the user (ESC, q, closing the window, Ctrl+C), not by an error
-    interrupted = runner.stop.is_set() and not runner.errors
-    summary = {
-        "script": os.path.basename(script),
-        "kind": kind,
-        "openvino_version": ov.get_version(),
-        "started_at": started_at,
-        "preset": preset_name,
-        "preset_note": preset_note,
-        "settings": settings,
-        "properties": properties,
-        "model": {"path": model_path, "name": os.path.splitext(os.path.basename(
-            settings["model"]))[0], "standin": is_standin,
-                  "inputs": inputs, "outputs": outputs, "reshaped": reshaped},
-        "device": device,
-        "execution_devices": exec_devices,
-        "optimal_number_of_infer_requests": optimal,
-        "nireq": nireq,
-        "compile_s": compile_s,
-        "submit_thread_priority": runner.priority,
-        "batching": info,
-        "interrupted": interrupted,
-        "cut_short": runner.n_submitted < settings["niter"],
-        "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
-        "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
-        "warnings": warnings,
-        "errors": runner.errors,
-    }
-    if is_standin:
-        summary["model"]["note"] = "stand-in with random weights: timing only, not accuracy"
-    run = runner.to_run(summary)
-    derive(run, info)
-    out = make_out(out_target, out_default)
+def write(p, run, say):
+    """Save records, summary, trace and figure into the run's folder."""
+    out = outdir.make_out(p.out_target, p.out_default, say)
     write_csv(run, os.path.join(out, "records.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
     write_json(trace(run), os.path.join(out, "trace.json"), compact=True)
-    figure_path = os.path.join(out, FIGURE_NAMES[kind])
-    figure = PLOTS[kind](run)
+    figure_path = os.path.join(out, FIGURE_NAMES[p.kind])
+    figure = PLOTS[p.kind](run)
     figure.savefig(figure_path, dpi=110)
-    print_table(run.summary, out)
-    if runner.errors:
-        raise RunError("; ".join(runner.errors[:3]) + f" (records so far saved in {out})")
-    if interrupted:
-        if runner.n_submitted < settings["niter"]:
-            print(f"stopped early at request {runner.n_submitted} of {settings['niter']} "
-                  f"({runner.stop_reason}); partial results written")
-        else:
-            print(f"stopped while the last requests finished ({runner.stop_reason}); "
-                  f"every request was submitted and completed")
-        return EXIT_INTERRUPTED
-    if interrupt.pending:
-        return EXIT_INTERRUPTED
-    if view is not None:
-        view.show_final(figure_path, lambda: interrupt.pending)
-    return EXIT_INTERRUPTED if interrupt.pending else EXIT_OK
+    return out, figure_path, figure
 
+
+def say_ending(run, out, say):
+    print_table(run.summary, out, say)
+    s = run.summary
+    if s["interrupted"] and not s["errors"]:
+        if s["cut_short"]:
+            say(f"stopped early at request {s['stopped_at_request']} of "
+                f"{s['settings']['niter']} ({s['stop_reason']}); partial results written")
+        else:
+            say(f"stopped while the last requests finished ({s['stop_reason']}); "
+                f"every request was submitted and completed")
+
+
+# ---------------------------------------------------------------- the pipeline
+
+def run_experiment(settings, properties, *, kind, script=None, say=None, interrupt=None,
+                   **plan_extra):
+    """Run one experiment from its settings and properties; return its Result.
+
+    ``settings`` holds every key of ``settings.RUN_KEYS``; ``properties`` go to
+    compile_model. ``say`` prints progress (default: silent); ``interrupt`` is polled for
+    Ctrl+C (see ``cli.Interrupt``). Bad input raises UsageError before anything runs; a
+    failed run raises RunError after its records were written (``error.run``); Ctrl+C
+    before the first request raises Interrupted. A user's stop (Ctrl+C, the window) ends
+    the run early with partial results: ``result.interrupted``."""
+    say = say or _quiet
+    interrupt = interrupt or NoInterrupt()
+    script = script or f"{kind}.py"
+    p = plan(settings, properties, kind, script, **plan_extra)
+    say(f"OpenVINO {ov.get_version()}")
+    if p.preset:
+        say(f"preset {p.preset}: {p.preset_about}")
+        if p.preset_note:
+            say(f"  {p.preset_note}")
+    m = load_model(p, say)
+    say_model(m, say)
+    say(f"device  {p.device}")
+    say("settings   " + " ".join(f"{k}={v!r}" for k, v in p.settings.items()))
+    say("properties " + (" ".join(f"{k}={v}" for k, v in p.properties.items()) or "(none)"))
+    c = compile_stage(p, m, say)
+    if interrupt.pending:
+        raise Interrupted("interrupted before the first request: nothing written")
+    e = execute(p, c, interrupt, say)
+    run = derive(e.runner.to_run(summarize(p, m, c, e)), c.batching)
+    out, figure_path, figure = write(p, run, say)
+    say_ending(run, out, say)
+    if e.runner.errors:
+        raise RunError("; ".join(e.runner.errors[:3]) + f" (records so far saved in {out})",
+                       run)
+    return Result(run, out, figure_path, figure, e.view)
+
+
+def show(result, interrupt):
+    """The final figure in the live window, until a key, closing it, or Ctrl+C."""
+    if result.view is not None and not result.interrupted and not interrupt.pending:
+        result.view.show_final(result.figure_path, stop=lambda: interrupt.pending)
 

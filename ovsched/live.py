@@ -93,11 +93,12 @@ class View:
     def prepare(self, runner):
         pass
 
-    def close_live(self):
+    def end_live(self):
+        """The run is over: let the window take its last events before it changes."""
         if not self.closed:
             cv2.waitKey(1)
 
-    def show_final(self, png_path, interrupted):
+    def show_final(self, png_path, stop):
         """Turn the window into the final figure until a key, closing it, or Ctrl+C."""
         if self.closed:
             cv2.destroyAllWindows()
@@ -112,7 +113,7 @@ class View:
         cv2.imshow(name, image)
         print("final figure shown: press any key in its window (or close it) to exit",
               flush=True)
-        while not interrupted():
+        while not stop():
             if cv2.waitKey(50) != -1:
                 break
             try:
@@ -160,14 +161,15 @@ class TimelineView(View):
             self.redraw_base(runner)
 
     def draw_done(self, runner, i):
-        xs, xc = self.x(runner.submitted[i]), self.x(runner.completed[i])
+        c = runner.run.columns
+        xs, xc = self.x(c["submitted_s"][i]), self.x(c["completed_s"][i])
         cv2.line(self.canvas, (xs, self.top), (xc, self.bottom), CYAN, 1, cv2.LINE_AA)
         _triangle(self.canvas, xs, self.top, GREEN)
         _triangle(self.canvas, xc, self.bottom, GREEN)
 
     def overlay(self, frame, runner):
         n, done = runner.n_submitted, runner.n_completed
-        sub, comp = runner.submitted, runner.completed
+        sub, comp = runner.run.columns["submitted_s"], runner.run.columns["completed_s"]
         pending = np.flatnonzero(np.isnan(comp[:n]))
         for i in pending:
             _triangle(frame, self.x(sub[i]), self.top, RED, filled=True)
@@ -218,19 +220,19 @@ class LatencyView(View):
         order = runner.done_order
         if len(order) > self.drawn:
             new = np.asarray(order[self.drawn:])
-            peak = float(np.nanmax(runner.completed[new] - runner.submitted[new])) * 1e3
+            peak = float(np.nanmax(runner.run.latency_ms_of(new)))
             if peak > self.y_max:
                 self.y_max = peak * 1.25
                 self.redraw_base(runner)
         now = time.perf_counter()
         if now - self.stats_at >= STATS_EVERY_S and order:
             done = np.asarray(order)
-            lat = (runner.completed[done] - runner.submitted[done]) * 1e3
+            lat = runner.run.latency_ms_of(done)
             self.median = analysis.describe(lat)["median"]
             self.stats_at = now
 
     def draw_done(self, runner, i):
-        ms = (runner.completed[i] - runner.submitted[i]) * 1e3
+        ms = runner.run.latency_ms_of(i)
         colour = DEVICE_COLOURS[int(runner.device_code[i]) % len(DEVICE_COLOURS)]
         cv2.circle(self.canvas, (self.x(i), self.y(ms)), 2, colour, -1, cv2.LINE_AA)
 
@@ -244,7 +246,7 @@ class LatencyView(View):
             text += f"   median {self.median:.1f} ms (yellow)"
         if done:
             i = runner.done_order[-1]
-            text += f"   latest {(runner.completed[i] - runner.submitted[i]) * 1e3:.1f} ms"
+            text += f"   latest {runner.run.latency_ms_of(i):.1f} ms"
         cv2.putText(frame, text, (self.left, 24), FONT, 0.5, WHITE, 1, cv2.LINE_AA)
         cv2.putText(frame, "ESC/q: stop", (self.size[0] - 110, self.size[1] - 12), FONT, 0.4,
                     GREY, 1, cv2.LINE_AA)

@@ -13,7 +13,6 @@ BATCH_COLOURS = ("#1f77b4", "#ff7f0e")
 UNBATCHED_COLOUR = "#17becf"
 PENDING_COLOUR = "#d62728"
 SWITCH_COLOUR = "#d62728"
-LATE_MS = 1.0  # later than this is back-pressure, not timer noise
 DUE_Y = 1.45
 MARKER = dict(marker="^", s=18, facecolors="none", edgecolors="#2ca02c", linewidths=0.8)
 
@@ -67,7 +66,7 @@ def draw_timeline(ax, run, label_batches=True):
     ax.scatter(comp[d], np.zeros(d.size), **MARKER)
     # Back-pressure gets a row of its own: a grey line from when a request was due (top)
     # to when a free queue slot let it be submitted. On schedule, the lines are vertical.
-    late = shown[run["lateness_ms"][shown] > LATE_MS]
+    late = shown[run.waited_for_slot[shown]]
     if late.size:
         ax.add_collection(LineCollection(
             np.stack([np.column_stack([run["scheduled_s"][shown], np.full(shown.size, DUE_Y)]),

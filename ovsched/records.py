@@ -14,14 +14,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 COLUMNS = ("request", "slot", "device", "batch", "scheduled_s", "submitted_s", "completed_s",
-           "latency_ms", "lateness_ms", "infer_ms")
+           "latency_ms", "lateness_ms", "queue_wait_ms", "infer_ms")
 INT_COLUMNS = {"request", "slot", "batch"}
 TEXT_COLUMNS = {"device"}
+# Computed from the times whenever asked, never stored: a saved run and a live one give the
+# same answer, and an edited CSV cannot disagree with itself.
+DERIVED = {
+    "latency_ms": lambda c: (c["completed_s"] - c["submitted_s"]) * 1e3,
+    "lateness_ms": lambda c: (c["submitted_s"] - c["scheduled_s"]) * 1e3,
+}
+# A submit later than this after its due time is late: below it is timer noise.
+LATE_MS = 1.0
+# A request that waited longer than this for a free queue slot met back-pressure.
+QUEUE_WAIT_MS = 1.0
 
 
 @dataclass
 class Run:
-    """Columns of per-request records (``request`` ascending) and the summary dict."""
+    """Columns of per-request records (``request`` ascending) and the summary dict.
+
+    ``run["latency_ms"]`` and ``run["lateness_ms"]`` are derived from the times; the
+    masks ``done``, ``late`` and ``waited_for_slot`` are the one place that classifies."""
 
     columns: dict
     summary: dict = field(default_factory=dict)
@@ -30,30 +43,71 @@ class Run:
         return len(self.columns["request"])
 
     def __getitem__(self, name):
+        if name in DERIVED:
+            return DERIVED[name](self.columns)
         return self.columns[name]
+
+    def __contains__(self, name):
+        return name in self.columns or name in DERIVED
+
+    def latency_ms_of(self, index):
+        """Latency of some requests (an index or an index array), from their times."""
+        c = self.columns
+        return (c["completed_s"][index] - c["submitted_s"][index]) * 1e3
 
     @property
     def done(self):
         """Mask of the requests that completed."""
         return ~np.isnan(self.columns["completed_s"])
 
+    @property
+    def late(self):
+        """Mask of the requests submitted more than LATE_MS after they were due."""
+        return self["lateness_ms"] > LATE_MS
+
+    @property
+    def waited_for_slot(self):
+        """Mask of the requests that waited more than QUEUE_WAIT_MS for a free queue slot."""
+        wait = self.columns.get("queue_wait_ms")
+        if wait is None:  # saved before the wait was recorded: nothing can be said
+            return np.zeros(len(self), dtype=bool)
+        return wait > QUEUE_WAIT_MS
+
+    @classmethod
+    def empty(cls, niter):
+        """Room for ``niter`` records, filled in while a run goes on."""
+        columns = {
+            "request": np.arange(niter),
+            "slot": np.full(niter, -1, dtype=int),
+            "batch": np.full(niter, -1, dtype=int),
+            "scheduled_s": np.full(niter, np.nan),
+            "submitted_s": np.full(niter, np.nan),
+            "completed_s": np.full(niter, np.nan),
+            "queue_wait_ms": np.full(niter, np.nan),
+            "infer_ms": np.full(niter, np.nan),
+        }
+        return cls(columns)
+
+    def head(self, n, summary=None, **extra):
+        """The first ``n`` records as a Run of their own, with extra columns."""
+        columns = {name: values[:n] for name, values in self.columns.items()}
+        columns.update(extra)
+        return Run(columns, summary if summary is not None else self.summary)
+
     @classmethod
     def from_arrays(cls, scheduled_s, submitted_s, completed_s, slot, device, infer_ms,
-                    summary=None):
-        scheduled_s = np.asarray(scheduled_s, dtype=float)
-        submitted_s = np.asarray(submitted_s, dtype=float)
-        completed_s = np.asarray(completed_s, dtype=float)
+                    summary=None, queue_wait_ms=None):
         n = len(submitted_s)
         columns = {
             "request": np.arange(n),
             "slot": np.asarray(slot, dtype=int),
             "device": np.asarray(device, dtype=object),
             "batch": np.full(n, -1, dtype=int),
-            "scheduled_s": scheduled_s,
-            "submitted_s": submitted_s,
-            "completed_s": completed_s,
-            "latency_ms": (completed_s - submitted_s) * 1e3,
-            "lateness_ms": (submitted_s - scheduled_s) * 1e3,
+            "scheduled_s": np.asarray(scheduled_s, dtype=float),
+            "submitted_s": np.asarray(submitted_s, dtype=float),
+            "completed_s": np.asarray(completed_s, dtype=float),
+            "queue_wait_ms": (np.zeros(n) if queue_wait_ms is None
+                              else np.asarray(queue_wait_ms, dtype=float)),
             "infer_ms": np.asarray(infer_ms, dtype=float),
         }
         return cls(columns, summary or {})
@@ -86,12 +140,12 @@ def atomic_write(path, write):
 
 
 def write_csv(run, path):
-    names = [c for c in COLUMNS if c in run.columns]
+    names = [c for c in COLUMNS if c in run] + [c for c in run.columns if c not in COLUMNS]
 
     def write(f):
         w = csv.writer(f)
         w.writerow(names)
-        cols = [run.columns[c].tolist() for c in names]
+        cols = [run[c].tolist() for c in names]
         w.writerows([_cell(n, v) for n, v in zip(names, row)] for row in zip(*cols))
 
     atomic_write(path, write)
@@ -131,6 +185,8 @@ def read_run(folder):
     header, body = rows[0], rows[1:]
     columns = {}
     for j, name in enumerate(header):
+        if name in DERIVED:
+            continue
         values = [r[j] for r in body]
         if name in TEXT_COLUMNS:
             columns[name] = np.asarray(values, dtype=object)

@@ -1,4 +1,4 @@
-"""Submitting requests on a fixed schedule and recording when each one completes.
+"""Submitting requests on a schedule and recording when each one completes.
 
 The submit loop runs on its own thread so that whatever the main thread does (drawing,
 waiting for a key) never delays a submit. The completion callback only stores a timestamp.
@@ -11,33 +11,46 @@ import time
 import numpy as np
 import openvino as ov
 
-from .prepare import device_text, essential
+from .errors import essential
 from .records import Run
 
 # How often AUTO/MULTI are asked which device runs new requests. AUTO answers at once;
 # a plain CPU model can block for a whole inference, so it is asked only once.
 DEVICE_POLL_S = 0.1
 IDLE_GIVE_UP_S = 1.0
+# A sleep is cut into pieces no longer than this, so that a stop is seen quickly.
+STOP_CHECK_S = 0.05
+
+
+def device_text(value):
+    """EXECUTION_DEVICES as one string: ['GPU.0'] -> 'GPU.0'."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 class Runner:
-    """Submits ``niter`` requests, request i due at ``t0 + i*interval``, into a queue."""
+    """Submits one request per due time (seconds from the start) into a queue of ``nireq``.
 
-    def __init__(self, compiled, nireq, niter, interval_ms, poll_device=False, device_name=""):
+    ``inputs`` maps input index to the array every request sends (zeros when not given)."""
+
+    def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None):
         self.compiled = compiled
+        due_s = np.asarray(due_s, dtype=float)
+        self.niter = len(due_s)
+        self.nireq = nireq
+        self.due_s = due_s
+        self.paced = bool(due_s.size > 1 and np.any(np.diff(due_s) > 0))
+        # Automatic batching starts each worker's timer when the queue creates its requests:
+        # that moment, on the records' clock, places the first timer expiry.
+        self.queue_created = time.perf_counter()
         self.queue = ov.AsyncInferQueue(compiled, nireq)
-        for request in self.queue:
-            for tensor in request.input_tensors:
-                tensor.data[...] = 0
-        self.niter = niter
-        self.interval_s = interval_ms / 1e3
+        self._fill_inputs(inputs or {})
         self.poll_device = poll_device
-        self.scheduled = np.full(niter, np.nan)
-        self.submitted = np.full(niter, np.nan)
-        self.completed = np.full(niter, np.nan)
-        self.infer_ms = np.full(niter, np.nan)
-        self.slot = np.full(niter, -1, dtype=np.int32)
-        self.device_code = np.zeros(niter, dtype=np.int16)
+        self.run = Run.empty(self.niter)
+        self.callback_cpu_s = np.zeros(self.niter)
+        self.submit_cpu_s = 0.0
+        self.device_code = np.zeros(self.niter, dtype=np.int16)
         self.device_names = [device_name]
         self.done_order = []  # request ids in completion order; list.append is atomic
         self.n_submitted = 0
@@ -50,13 +63,23 @@ class Runner:
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
         self.queue.set_callback(self._completed)
 
+    def _fill_inputs(self, inputs):
+        for request in self.queue:
+            for k, tensor in enumerate(request.input_tensors):
+                if k in inputs:
+                    tensor.data[...] = inputs[k]
+                else:
+                    tensor.data[...] = 0
+
     def _completed(self, request, i):
+        cpu0 = time.thread_time()
         try:
-            self.completed[i] = time.perf_counter() - self.t0
-            self.infer_ms[i] = request.latency
+            self.run.columns["completed_s"][i] = time.perf_counter() - self.t0
+            self.run.columns["infer_ms"][i] = request.latency
             self.done_order.append(i)
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
             self._fail(f"completion callback of request {i}: {type(e).__name__}: {e}")
+        self.callback_cpu_s[i] = time.thread_time() - cpu0
 
     def start(self):
         self.t0 = time.perf_counter()
@@ -78,9 +101,10 @@ class Runner:
 
         With both cores busy (inference streams, the live view), a woken thread can wait a
         scheduler tick (~4 ms) for a core; a real-time priority removes that wait. It needs
-        root, CAP_SYS_NICE or an rtprio limit; without them the default stays. Only when
-        paced: a flooding loop (interval 0) should not outrank everything else."""
-        if self.interval_s <= 0 or not hasattr(os, "sched_setscheduler"):
+        root, CAP_SYS_NICE or an rtprio limit on Linux; Windows and macOS have no such call
+        here, and the default stays. Only when paced: a flooding loop should not outrank
+        everything else."""
+        if not self.paced or not hasattr(os, "sched_setscheduler"):
             return "default"
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))  # 0: this thread
@@ -88,33 +112,56 @@ class Runner:
             return "default"
         return "SCHED_FIFO 1"
 
+    def _sleep_until(self, due):
+        """Sleep until ``due`` seconds after the start; False when stopped meanwhile.
+
+        time.sleep, not Event.wait: on Windows since Python 3.11 it uses a high-resolution
+        timer, where Event.wait ends on the 15.6 ms system tick. No busy spin: on a small
+        machine a spinning thread takes a core from the inference."""
+        while True:
+            if self.stop.is_set():
+                return False
+            left = due - (time.perf_counter() - self.t0)
+            if left <= 0:
+                return True
+            time.sleep(min(left, STOP_CHECK_S))
+
     def _submit_all(self):
         self.priority = self._favour_this_thread()
+        cpu0 = time.thread_time()
         try:
-            code = self._poll_device() if self.poll_device else 0
-            last_poll = time.perf_counter()
-            for i in range(self.niter):
-                due = i * self.interval_s
-                self.scheduled[i] = due
-                if self.poll_device and time.perf_counter() - last_poll >= DEVICE_POLL_S:
-                    code = self._poll_device()
-                    last_poll = time.perf_counter()
-                wait = due - (time.perf_counter() - self.t0)
-                if wait > 0 and self.stop.wait(wait):
-                    break
-                if self.stop.is_set():
-                    break
-                slot = self.queue.get_idle_request_id()  # blocks while every slot is busy
-                if self.stop.is_set():
-                    break
-                self.slot[i] = slot
-                self.device_code[i] = code
-                self.submitted[i] = time.perf_counter() - self.t0
-                self.queue.start_async(None, i)
-                self.n_submitted = i + 1
+            self._submit_loop()
         except BaseException as e:  # shown by the main thread once the requests in flight end
             self._fail(f"submitting request {self.n_submitted}: {type(e).__name__}: "
                        f"{essential(e)}")
+        self.submit_cpu_s = time.thread_time() - cpu0
+
+    def _submit_loop(self):
+        c = self.run.columns
+        code = self._poll_device() if self.poll_device else 0
+        last_poll = time.perf_counter()
+        for i in range(self.niter):
+            due = float(self.due_s[i])
+            c["scheduled_s"][i] = due
+            if self.poll_device and time.perf_counter() - last_poll >= DEVICE_POLL_S:
+                code = self._poll_device()
+                last_poll = time.perf_counter()
+            if not self._sleep_until(due):
+                break
+            full = self.n_submitted - len(self.done_order) >= self.nireq
+            asked = time.perf_counter()
+            slot = self.queue.get_idle_request_id()  # blocks while every slot is busy
+            if self.stop.is_set():
+                break
+            now = time.perf_counter()
+            # only a full queue makes this call wait for a slot; otherwise any time in it
+            # is the interpreter's, not back-pressure
+            c["queue_wait_ms"][i] = (now - asked) * 1e3 if full else 0.0
+            c["slot"][i] = slot
+            self.device_code[i] = code
+            c["submitted_s"][i] = now - self.t0
+            self.queue.start_async(None, i)
+            self.n_submitted = i + 1
 
     @property
     def n_completed(self):
@@ -170,9 +217,13 @@ class Runner:
             self._fail(f"inference failed: {essential(e)}")
         return True
 
+    @property
+    def queue_created_s(self):
+        """When the queue made its requests, on the records' clock (before 0)."""
+        return self.queue_created - self.t0 if self.t0 is not None else None
+
     def to_run(self, summary=None):
         """The records of every submitted request, as a Run."""
         n = self.n_submitted
         devices = np.asarray(self.device_names, dtype=object)[self.device_code[:n]]
-        return Run.from_arrays(self.scheduled[:n], self.submitted[:n], self.completed[:n],
-                               self.slot[:n], devices, self.infer_ms[:n], summary)
+        return self.run.head(n, summary or {}, device=devices)

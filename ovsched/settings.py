@@ -7,17 +7,26 @@ the text the user typed; an empty value removes the property.
 
 import ast
 import difflib
+import math
 import re
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+
+# The IR that Open Model Zoo's downloader and converter write for the one model in
+# models.txt. Both scripts default to it; when it is missing, the run builds a stand-in.
+DEFAULT_MODEL = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"
+RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
+WHOLE_NUMBERS = ("niter", "nireq")
+MAX_NIREQ = 1024  # each request holds its own tensors; more is never useful here
+MAX_NITER = 10_000_000  # ~40 bytes of records per request
+MAX_INTERVAL_MS = 3_600_000.0
 
 PROPERTY_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SETTING_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 TRUE_WORDS = {"true": True, "yes": True, "on": True, "1": True,
               "false": False, "no": False, "off": False, "0": False}
-
-
-class UsageError(Exception):
-    """Bad input. Its text is one line naming the problem and the fix; exit code 2."""
 
 
 def _closest(word, choices):
@@ -38,12 +47,16 @@ def parse_value(key, text, default):
         value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         value = None
-    kind = type(default).__name__
-    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    example = "30" if isinstance(default, int) else "30.0"
+    kind = "int" if key in WHOLE_NUMBERS else type(default).__name__
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key in WHOLE_NUMBERS:
+            if isinstance(value, int):
+                return value
+        else:
+            # Any number for a number setting: `interval = 30` typed at the top of a
+            # script must still accept --interval=12.5.
+            return float(value) if isinstance(default, float) else value
+    example = "30" if kind == "int" else "30.0"
     raise UsageError(f"--{key} takes {'an' if kind == 'int' else 'a'} {kind} "
                      f"(e.g. --{key}={example}), not {text!r}")
 
@@ -110,3 +123,89 @@ def setting_comments(script_path):
     except OSError:
         pass
     return comments
+
+
+def check_settings(s):
+    """Refuse settings no run can use, before anything is loaded."""
+    for key in WHOLE_NUMBERS:
+        if isinstance(s[key], float):
+            if not s[key].is_integer():
+                raise UsageError(f"--{key}={s[key]:g}: give a whole number, e.g. --{key}=30")
+            s[key] = int(s[key])
+    if s["niter"] < 1:
+        raise UsageError(f"--niter={s['niter']}: the number of requests must be at least 1")
+    if s["niter"] > MAX_NITER:
+        raise UsageError(f"--niter={s['niter']} is more than this tool records in one run; "
+                         f"use at most {MAX_NITER:,}")
+    s["interval"] = float(s["interval"])
+    if not math.isfinite(s["interval"]) or s["interval"] > MAX_INTERVAL_MS:
+        raise UsageError(f"--interval={s['interval']}: give a number of milliseconds up to "
+                         f"{MAX_INTERVAL_MS:,.0f} (one hour)")
+    if s["interval"] < 0:
+        raise UsageError(f"--interval={s['interval']}: the interval between requests (ms) "
+                         f"must be 0 or more")
+    if s["nireq"] < 0:
+        raise UsageError(f"--nireq={s['nireq']}: the queue size must be 0 (the compiled "
+                         f"model's optimal number) or more")
+    if s["nireq"] > MAX_NIREQ:
+        raise UsageError(f"--nireq={s['nireq']} is more requests than can be held at once; "
+                         f"use at most {MAX_NIREQ} (0 = the compiled model's optimal number)")
+    if not str(s["device"]).strip():
+        raise UsageError("--device is empty; e.g. --device=CPU")
+    if not str(s["model"]).strip():
+        raise UsageError("--model is empty; give the path of a model file")
+    return s
+
+
+@dataclass
+class Resolved:
+    """The settings and properties a run uses, and where they came from."""
+
+    settings: dict
+    properties: dict
+    preset: str = None
+    preset_about: str = None
+    preset_note: str = None
+    given: set = field(default_factory=set)  # keys the command line or the preset set
+
+    @property
+    def model_given(self):
+        return "model" in self.given
+
+
+def apply_preset(name, presets, settings, properties, has_gpu):
+    """Load a preset over the defaults; return the note on what stands in for a GPU."""
+    if name not in presets:
+        raise UsageError(f"unknown preset {name!r}; presets are "
+                         f"{', '.join(presets) or 'none'} (see --help)")
+    preset = presets[name]
+    settings.update(preset.get("settings", {}))
+    note = None
+    if "no_gpu" in preset and not has_gpu():
+        settings["device"] = preset["no_gpu"]["device"]
+        note = preset["no_gpu"]["why"]
+    properties.update(preset.get("properties", {}))
+    for key in preset.get("remove", ()):
+        properties.pop(key, None)
+    return note
+
+
+def resolve(argv, defaults, properties, presets=None, has_gpu=lambda: False):
+    """The settings stage: defaults, then ``--preset``, then the ``--key=value`` overrides."""
+    presets = presets or {}
+    pairs = split_args(argv)
+    preset = next((v for k, v in pairs if k == "preset"), None)
+    pairs = [(k, v) for k, v in pairs if k != "preset"]
+    settings, props = dict(defaults), dict(properties)
+    note = None
+    given = set()
+    if preset is not None:
+        note = apply_preset(preset, presets, settings, props, has_gpu)
+        given |= set(presets[preset].get("settings", {}))
+    settings, props = apply_overrides(pairs, settings, props)
+    given |= {k for k, _ in pairs}
+    if note and "device" in {k for k, _ in pairs}:
+        note = None  # the user chose the device: the preset's stand-in device is not used
+    check_settings(settings)
+    return Resolved(settings, props, preset, presets[preset]["about"] if preset else None,
+                    note, given)

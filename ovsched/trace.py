@@ -8,7 +8,6 @@ track of its own, batch completions and device switches as instant events.
 PID = 1
 SCHEDULE_TID = 0  # the submit loop: time a request spent waiting for a free slot
 BATCH_TID = 9999  # batch completions
-LATE_US = 1000  # a wait shorter than this is scheduling noise, not back-pressure
 
 
 def _us(seconds):
@@ -37,8 +36,9 @@ def trace_events(run):
     devices = run["device"].tolist()
     latency = [round(v, 3) for v in run["latency_ms"].tolist()]
     lateness = [round(v, 3) for v in run["lateness_ms"].tolist()]
+    waited = run.waited_for_slot.tolist()
     for i, (due, sub, end) in enumerate(zip(due_us, sub_us, done_us)):
-        if sub - due >= LATE_US:
+        if waited[i]:
             events.append({"name": f"request {i} waits", "cat": "schedule", "ph": "X",
                            "ts": due, "dur": round(sub - due, 1), "pid": PID,
                            "tid": SCHEDULE_TID, "args": {"request": i}})

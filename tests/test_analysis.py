@@ -84,7 +84,7 @@ def test_stats_follow_the_records():
 
 
 def test_cache_warning_only_when_auto_could_skip_to_a_cached_accelerator(tmp_path):
-    from ovsched.experiment import cache_warning
+    from ovsched.batching import cache_warning
     (tmp_path / "abc.blob").write_bytes(b"x")
     props = {"CACHE_DIR": str(tmp_path)}
     warning = cache_warning("AUTO", props, ["CPU", "GPU.0"])

@@ -1,0 +1,62 @@
+"""What the compiled model says about automatic batching, read back after compiling."""
+
+import os
+
+from . import devices
+
+
+def runtime_batch(compiled):
+    """Batch dimension of the network the device really runs, or None when unknown."""
+    try:
+        shape = compiled.get_runtime_model().inputs[0].get_partial_shape()
+        return shape[0].get_length() if shape.rank.is_static and shape[0].is_static else None
+    except Exception:  # not every plugin exposes its runtime model
+        return None
+
+
+def batching_info(compiled, device, properties):
+    """Batch size and timeout when the compiled model batches; a warning when it fell back."""
+    timeout = devices.read_property(compiled, "AUTO_BATCH_TIMEOUT")
+    requested = None
+    for _name, batch in devices.split_device(device):
+        if batch:
+            requested = int(batch)
+    hint = properties.get("PERFORMANCE_HINT", "").upper()
+    implicit = ("GPU" in device and hint == "THROUGHPUT"
+                and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
+    asked = device.startswith("BATCH:") or implicit
+    # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
+    # the network unbatched: the batch of the network it really runs tells the two apart.
+    size = runtime_batch(compiled) if timeout is not None else None
+    model_batch = 1
+    if compiled.inputs:
+        shape = compiled.inputs[0].get_partial_shape()
+        if shape.rank.is_static and shape.rank.get_length() > 0:
+            model_batch = shape[0].get_length()
+    batching = size is not None and size > model_batch
+    warning = None
+    if device.startswith("BATCH:") and requested is None and not batching:
+        warning = (f"{device} gives no batch size and the device chose none (a CPU has no "
+                   f"OPTIMAL_BATCH_SIZE), so nothing is batched: give one, e.g. {device}(8)")
+    elif asked and not batching:
+        warning = ("batching was asked for but OpenVINO runs this model unbatched (batch 1): "
+                   "the model's batch dimension is probably fixed, e.g. by a Reshape to a "
+                   "constant shape; re-export it with a free batch dimension")
+    return {"batching": batching, "batch_size": size // model_batch if batching else None,
+            "requested_batch_size": requested,
+            "timeout_ms": int(timeout) if batching else None}, warning
+
+
+def cache_warning(device, properties, available):
+    """Warn when AUTO would load an accelerator's cached blob and skip its CPU phase."""
+    cache = properties.get("CACHE_DIR")
+    if not cache or not device.startswith("AUTO") or not os.path.isdir(cache):
+        return None
+    listed = [name for name, _ in devices.split_device(device)] or available
+    accelerators = [d for d in available if d.split(".")[0] != "CPU"
+                    and any(d == n or d.split(".")[0] == n for n in listed)]
+    if not accelerators or not any(f.endswith(".blob") for f in os.listdir(cache)):
+        return None
+    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO loads the cached "
+            f"{accelerators[0]} model at once and skips the CPU start-up phase, so no device "
+            f"switch will show; use --CACHE_DIR= to see it")

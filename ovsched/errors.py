@@ -1,0 +1,28 @@
+"""Exit codes and the two kinds of failure a run can end with. Imports nothing heavy."""
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input. Its text is one line naming the problem and the fix; exit code 2."""
+
+
+class RunError(Exception):
+    """The run itself failed (not the user's input): exit code 1, records kept.
+
+    ``run`` is the Run recorded so far, when there is one."""
+
+    def __init__(self, text, run=None):
+        super().__init__(text)
+        self.run = run
+
+
+def essential(error):
+    """The sentences of an OpenVINO exception without its 'Exception from file:line' lines."""
+    lines = [ln.strip() for ln in str(error).splitlines()]
+    kept = [ln for ln in lines if ln and not ln.startswith("Exception from ")]
+    return " ".join(kept) or str(error).strip() or type(error).__name__
+
+
+class Interrupted(Exception):
+    """Ctrl+C before the first request: nothing was run or written; exit code 130."""

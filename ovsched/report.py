@@ -1,0 +1,106 @@
+"""What a run says in the terminal: --help, the status line while it runs, the table after."""
+
+import re
+import sys
+import time
+
+from .settings import setting_comments
+
+# Characters that every shell (POSIX, cmd.exe, PowerShell) passes on as they are; a word
+# with anything else is printed in double quotes, which all three remove.
+PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.:/\\=+-]*$")
+
+
+def shell_word(text):
+    """``text`` as one word that pastes correctly into cmd.exe, PowerShell and POSIX shells."""
+    return text if PLAIN_WORD.fullmatch(text) else f'"{text}"'
+
+
+def override(key, value):
+    """The ``--key=value`` word that sets ``value``: strings bare, numbers and bools as typed."""
+    return shell_word(f"--{key}={value if isinstance(value, str) else repr(value)}")
+
+
+def _rows(items, comments):
+    words = [(override(k, v), comments.get(k, "")) for k, v in items]
+    width = max((len(w) for w, _ in words), default=0) + 2
+    return [f"  {w:<{width}}{c}".rstrip() for w, c in words]
+
+
+def help_text(script, settings, properties, presets, devices_line, version):
+    """--help: every setting and property with its default and comment, presets, devices."""
+    comments = setting_comments(script)
+    lines = [f"usage: python {script_name(script)} [--key=value ...]", "",
+             "Run settings (lower case):"]
+    lines += _rows(settings.items(), comments)
+    lines += ["", "OpenVINO properties for compile_model (UPPER_CASE; --KEY= removes one):"]
+    lines += _rows(properties.items(), comments)
+    if presets:
+        lines += ["", "Presets (--preset=NAME; other overrides apply on top):"]
+        lines += [f"  {name:<8} {preset['about']}" for name, preset in presets.items()]
+    lines += ["", f"Devices on this machine: {devices_line} (plus AUTO, MULTI:..., "
+              f"BATCH:DEVICE(N))", f"OpenVINO {version}"]
+    return "\n".join(lines)
+
+
+def script_name(path):
+    return re.split(r"[\\/]", path)[-1]
+
+
+def print_table(summary, out, say=print):
+    s = summary["stats"]
+    lat, late = s["latency_ms"], s["lateness_ms"]
+
+    def f(v, unit=""):
+        return "-" if v is None else f"{v:.2f}{unit}"
+
+    say(f"\n{s['count']} of {s['submitted']} submitted requests completed in "
+          f"{s['duration_s']:.2f} s ({f(s['throughput_fps'])} inferences/s)")
+    say("latency ms   median {}  mean {}  min {}  max {}  p90 {}  p99 {}".format(
+        *(f(lat[k]) for k in ("median", "mean", "min", "max", "p90", "p99"))))
+    say(f"lateness ms  p50 {f(late['p50'])}  p99 {f(late['p99'])}  max {f(late['max'])}   "
+          f"compile {f(s.get('compile_s'), ' s')}  first latency {f(s['first_latency_ms'], ' ms')}")
+    for device, d in (s.get("per_device") or {}).items():
+        say(f"  on {device}: {d['count']} requests, latency median "
+              f"{f(d['latency_ms']['median'])} ms, p99 {f(d['latency_ms']['p99'])} ms")
+    if summary.get("batches", {}).get("count"):
+        say(f"batches: {summary['batches']['text']}")
+    if summary.get("device_note"):
+        say(summary["device_note"])
+    say(f"results: {out}")
+
+
+class Progress:
+    """One status line: rewritten in a terminal, printed every 10 s into a log."""
+
+    def __init__(self, expected_s, stream=sys.stdout):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.enabled = expected_s > 3
+        self.every = 0.5 if self.tty else 10.0
+        self.last = time.perf_counter()
+
+    def line(self, runner):
+        n = runner.n_submitted
+        done = runner.n_completed
+        latest = ""
+        if done:
+            i = runner.done_order[-1]
+            latest = f"  latest {runner.run.latency_ms_of(i):.1f} ms"
+        return (f"submitted {n}/{runner.niter}  completed {done}  in flight {n - done}{latest}")
+
+    def update(self, runner):
+        now = time.perf_counter()
+        if not self.enabled or now - self.last < self.every:
+            return
+        self.last = now
+        if self.tty:
+            self.stream.write("\r" + self.line(runner).ljust(78))
+        else:
+            self.stream.write(self.line(runner) + "\n")
+        self.stream.flush()
+
+    def finish(self, runner):
+        if self.enabled and self.tty:
+            self.stream.write("\r" + self.line(runner).ljust(78) + "\n")
+            self.stream.flush()
