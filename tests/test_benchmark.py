@@ -1,4 +1,4 @@
-"""benchmarks/run.py --quick runs end to end and writes a well-formed table.
+"""benchmarks/run.py --quick runs end to end and writes a well-formed list of figures.
 
 Only the shape and sanity of the figures are checked, never their speed: the machine that
 runs the tests may be busy, and the benchmark's own PASS/MISS is for a person to read."""
@@ -11,11 +11,13 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, headless_env
 
 BENCHMARK = ROOT / "benchmarks" / "run.py"
-SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view"}
+SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view", "own_cpu"}
+FIELDS = {"section", "key", "figure", "value", "unit", "target", "verdict", "peers"}
+COMPARISON_FIELDS = {"pairs", "ci_low", "ci_high", "ratios", "spread", "machine"}
+VERDICTS = {"PASS", "MISS", "INCONCLUSIVE"}
 # figures that are a duration, a rate, a size or a latency, so must be above zero
 POSITIVE = {
     "pacing.p99", "pacing.max", "pacing.tick",
@@ -27,9 +29,11 @@ POSITIVE = {
     "scale.timeline_figure_s", "scale.latency_figure_s",
     "live_view.median_on_ms", "live_view.ratio", "live_view.lateness_p99_on_ms",
 }
-COMPARED = {"latency.round_ratios", "latency.ratio", "throughput.round_ratios",
-            "throughput.ratio"}
+COMPARED = {"latency.ratio", "throughput.ratio"}
 WINDOWED = {"live_view.median_on_ms", "live_view.ratio", "live_view.lateness_p99_on_ms"}
+OWN_CPU = {"own_cpu.submit_us", "own_cpu.callback_us", "own_cpu.submit_callback_infer_pct",
+           "own_cpu.submit_callback_core_pct", "own_cpu.live_view_us",
+           "own_cpu.live_view_core_pct", "own_cpu.sampler_us", "own_cpu.sampler_core_pct"}
 # the benchmark uses the benchmark_app of its own Python's environment, and an Xvfb of its
 # own since the test takes DISPLAY away; xdotool closes the scripts' final window
 HAS_BENCHMARK_APP = any(os.path.isfile(os.path.join(os.path.dirname(sys.executable), name))
@@ -40,15 +44,18 @@ HAS_SCREEN = HAS_XVFB and bool(shutil.which("xdotool"))
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory, cache_dir):
-    """One quick run for the whole module: (the JSON it wrote, its output)."""
+    """One quick run for the whole module: (figures, details, its output)."""
     tmp = tmp_path_factory.mktemp("bench")
     path = tmp / "x.json"
     p = subprocess.run([sys.executable, str(BENCHMARK), "--quick", "--json", str(path)],
-                       cwd=tmp, env=headless_env(cache_dir), capture_output=True, text=True,
-                       timeout=900)
+                       check=False, cwd=tmp, env=headless_env(cache_dir), capture_output=True,
+                       text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
     with open(path) as f:
-        return json.load(f), p.stdout
+        figures = json.load(f)
+    with open(tmp / "x.details.json") as f:
+        details = json.load(f)
+    return figures, details, p.stdout
 
 
 def numbers(value):
@@ -63,90 +70,115 @@ def numbers(value):
 
 
 def test_structure(bench):
-    result, _ = bench
-    assert set(result) == {"meta", "figures", "skipped", "failed", "warnings", "sections"}
-    assert all(isinstance(w, str) and w for w in result["warnings"])
-    meta = result["meta"]
+    figures, details, _ = bench
+    assert isinstance(figures, list) and figures
+    assert set(details) == {"meta", "skipped", "failed", "warnings", "sections"}
+    assert all(isinstance(w, str) and w for w in details["warnings"])
+    meta = details["meta"]
     assert meta["quick"] is True and meta["device"] == "CPU" and meta["standin"] is True
     assert meta["openvino_version"] and meta["model"].endswith(".xml")
-    assert result["failed"] == []
-    assert set(result["sections"]) == SECTIONS
-    for section in result["sections"].values():
+    assert details["failed"] == []
+    assert set(details["sections"]) == SECTIONS
+    for section in details["sections"].values():
         assert section["wall_s"] > 0
-    keys = [f["key"] for f in result["figures"]]
+    keys = [f["key"] for f in figures]
     assert len(keys) == len(set(keys))
-    for f in result["figures"]:
-        assert set(f) == {"section", "key", "name", "value", "unit", "target", "result",
-                          "peers"}
+    for f in figures:
+        assert FIELDS <= set(f), f
         assert f["section"] in SECTIONS and f["key"].startswith(f["section"] + ".")
-        if f["target"] is None:
-            assert f["result"] is None
+        assert f["figure"]
+        if f["target"] is None or f["value"] is None:
+            assert f["verdict"] is None
         else:
-            assert f["target"]["op"] in ("<=", "<", ">=")
-            assert f["result"] in ("PASS", "MISS")
+            assert f["target"].split()[0] in ("<=", "<", ">=", ">")
+            assert f["verdict"] in VERDICTS
+        if "pairs" in f:  # a paired comparison
+            assert COMPARISON_FIELDS <= set(f)
+            assert f["pairs"] == len(f["ratios"]) >= 1
+            assert f["ci_low"] <= f["value"] <= f["ci_high"]
+            assert "load average" in f["machine"] and "CPU steal" in f["machine"]
+        if f["section"] == "own_cpu":
+            assert "CPU time" in f["figure"]
 
 
-def test_every_number_is_finite(bench):
-    result, _ = bench
-    for f in result["figures"]:
-        assert f["value"] is not None, f["key"]
-        values = f["value"] if isinstance(f["value"], list) else [f["value"]]
-        values += list(f["peers"].values())
-        assert values and all(isinstance(v, (int, float)) and math.isfinite(v)
-                              for v in values), f
-    for value in numbers(result["sections"]):
+def test_every_number_is_finite_or_said_unknown(bench):
+    figures, details, _ = bench
+    for f in figures:
+        if f["value"] is None:
+            assert f["note"], f  # unknown, and why
+            continue
+        values = [f["value"], *f["peers"].values(), *f.get("ratios", [])]
+        assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in values), f
+    for value in numbers(details["sections"]):
         assert math.isfinite(value)
 
 
 def test_durations_rates_and_sizes_are_positive(bench):
-    result, _ = bench
-    figures = {f["key"]: f for f in result["figures"]}
+    figures, details, _ = bench
+    by_key = {f["key"]: f for f in figures}
     expected = POSITIVE - (set() if HAS_SCREEN else WINDOWED)
-    assert expected <= set(figures)
+    assert expected <= set(by_key)
     for key in expected:
-        assert figures[key]["value"] > 0, key
-    for key in COMPARED & set(figures):
-        values = figures[key]["value"]
-        assert all(v > 0 for v in (values if isinstance(values, list) else [values]))
+        assert by_key[key]["value"] > 0, key
+    for key in COMPARED & set(by_key):
+        assert all(v > 0 for v in by_key[key]["ratios"])
     # our scheduler never submits before a request is due
-    assert figures["pacing.mean"]["value"] >= 0
-    assert figures["pacing.drift"]["value"] >= 0
+    assert by_key["pacing.mean"]["value"] >= 0
+    assert by_key["pacing.drift"]["value"] >= 0
     if HAS_BENCHMARK_APP:
-        assert len(figures["latency.round_ratios"]["value"]) == \
-            result["sections"]["latency"]["rounds"] >= 2
+        assert by_key["latency.ratio"]["pairs"] == details["sections"]["latency"]["pairs"] >= 2
+
+
+def test_own_cpu_is_reported_or_said_not_recorded(bench):
+    figures, details, _ = bench
+    by_key = {f["key"]: f for f in figures}
+    assert OWN_CPU <= set(by_key)
+    section = details["sections"]["own_cpu"]
+    recorded = {"off": any(section["own_cpu_show_false"]),
+                "on": any(section["own_cpu_show_true"])}
+    for key in OWN_CPU:
+        f = by_key[key]
+        run = "on" if key.startswith("own_cpu.live_view") else "off"
+        if f["value"] is None:
+            assert f["note"], f
+            if not recorded[run] and (run == "off" or HAS_SCREEN):
+                assert "not recorded by this version" in f["note"], f
+        else:
+            assert recorded[run] and f["value"] >= 0, f
 
 
 def test_peers_and_skips_are_reported(bench):
-    result, out = bench
-    figures = {f["key"]: f for f in result["figures"]}
-    skipped = {(s["section"], s["what"]) for s in result["skipped"]}
+    figures, details, out = bench
+    by_key = {f["key"]: f for f in figures}
+    skipped = {(s["section"], s["what"]) for s in details["skipped"]}
     if HAS_BENCHMARK_APP:
-        assert COMPARED <= set(figures)
-        assert figures["latency.median_ms"]["peers"]["benchmark_app"] > 0
-        assert figures["throughput.fps"]["peers"]["benchmark_app"] > 0
+        assert COMPARED <= set(by_key)
+        assert by_key["latency.median_ms"]["peers"]["benchmark_app"] > 0
+        assert by_key["throughput.fps"]["peers"]["benchmark_app"] > 0
     else:
-        assert not COMPARED & set(figures)
+        assert not COMPARED & set(by_key)
         assert ("latency", "benchmark_app comparison") in skipped
         assert "benchmark_app comparisons are skipped" in out
-    assert "waitKey, no window" in figures["pacing.p99"]["peers"]
+    assert "waitKey, no window" in by_key["pacing.p99"]["peers"]
     if HAS_XVFB:
-        assert result["meta"]["display"].startswith("Xvfb :")
-        assert "waitKey + window" in figures["pacing.p99"]["peers"]
+        assert details["meta"]["display"].startswith("Xvfb :")
+        assert "waitKey + window" in by_key["pacing.p99"]["peers"]
     else:
         assert ("pacing", "the original's loop with a window open") in skipped
     if HAS_SCREEN:
-        assert WINDOWED <= set(figures)
-        assert figures["live_view.ratio"]["peers"] == {} and \
-            figures["live_view.median_on_ms"]["peers"]["show=False"] > 0
+        assert WINDOWED <= set(by_key)
+        assert by_key["live_view.ratio"]["peers"] == {} and \
+            by_key["live_view.median_on_ms"]["peers"]["show=False"] > 0
     else:
         assert any(s[0] == "live_view" for s in skipped)
         assert "skipped: live_view" in out
-    for s in result["skipped"]:
+    for s in details["skipped"]:
         assert s["why"]
 
 
 def test_table_is_printed(bench):
-    _, out = bench
-    assert "section" in out and "target" in out and "peer (same run)" in out
-    assert "PASS" in out or "MISS" in out
+    _, _, out = bench
+    assert "section" in out and "target" in out and "verdict" in out and "95% CI" in out
+    assert "PASS" in out or "MISS" in out or "INCONCLUSIVE" in out
+    assert "load average" in out and "CPU steal" in out
     assert "results:" in out

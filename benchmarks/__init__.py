@@ -1,0 +1,1 @@
+"""Benchmarks of ovsched: run benchmarks/run.py; each section is one module here."""

@@ -1,0 +1,126 @@
+"""The benchmark's statistics on synthetic data: paired ratios, bootstrap interval, verdicts,
+the machine readers and the own-CPU figures. Fast, no OpenVINO."""
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import machine, pairs
+from benchmarks import own_cpu as ocf
+
+LOWER = ("<=", 1.05)  # e.g. our latency / benchmark_app's
+HIGHER = (">=", 0.97)  # e.g. our FPS / benchmark_app's
+
+
+def ratios_around(center, scatter, n=12, seed=1):
+    return center + np.random.default_rng(seed).uniform(-scatter, scatter, n)
+
+
+def test_abba_order_alternates_who_goes_first():
+    assert pairs.abba_order(4) == [("A", "B"), ("B", "A"), ("A", "B"), ("B", "A")]
+    calls = []
+    a, b = pairs.run_pairs(lambda: calls.append("A") or len(calls),
+                           lambda: calls.append("B") or -len(calls), 3)
+    assert "".join(calls) == "ABBAAB"
+    assert a == [1, 4, 5] and b == [-2, -3, -6]
+
+
+def test_clear_pass():
+    ratios = ratios_around(0.95, 0.02)
+    low, high = pairs.bootstrap_median_ci(ratios)
+    assert 0.93 <= low <= np.median(ratios) <= high <= 0.97
+    assert pairs.verdict(low, high, LOWER, len(ratios)) == "PASS"
+    assert pairs.verdict(*pairs.bootstrap_median_ci(ratios + 0.1), HIGHER, 12) == "PASS"
+
+
+def test_clear_miss():
+    ratios = ratios_around(1.20, 0.03)
+    low, high = pairs.bootstrap_median_ci(ratios)
+    assert low > 1.05
+    assert pairs.verdict(low, high, LOWER, len(ratios)) == "MISS"
+    assert pairs.verdict(*pairs.bootstrap_median_ci(ratios - 0.4), HIGHER, 12) == "MISS"
+
+
+def test_straddle_is_inconclusive():
+    ratios = ratios_around(1.05, 0.2)
+    low, high = pairs.bootstrap_median_ci(ratios)
+    assert low < 1.05 < high
+    assert pairs.verdict(low, high, LOWER, len(ratios)) == "INCONCLUSIVE"
+
+
+def test_too_few_pairs_or_no_interval_is_inconclusive():
+    assert pairs.verdict(0.9, 0.91, LOWER, n_pairs=pairs.MIN_PAIRS - 1) == "INCONCLUSIVE"
+    assert pairs.verdict(math.nan, math.nan, LOWER, n_pairs=10) == "INCONCLUSIVE"
+
+
+def test_interval_is_reproducible_and_resamples_whole_pairs():
+    ratios = ratios_around(1.0, 0.3, n=15, seed=7)
+    assert pairs.bootstrap_median_ci(ratios) == pairs.bootstrap_median_ci(ratios)
+    low, high = pairs.bootstrap_median_ci(ratios)
+    # a median of resampled pairs can only be a pair's ratio or between two of them
+    assert ratios.min() <= low <= high <= ratios.max()
+    # more confidence, wider interval
+    low99, high99 = pairs.bootstrap_median_ci(ratios, confidence=0.99)
+    assert low99 <= low and high99 >= high
+
+
+def test_one_outlier_does_not_flip_the_verdict():
+    ratios = np.append(ratios_around(0.95, 0.02, n=11), 2.2)  # one round the noise blew
+    assert pairs.compare(ratios, np.ones_like(ratios), LOWER)["verdict"] == "PASS"
+
+
+def test_compare_reports_ratios_spread_and_interval():
+    a, b = [10.0, 22.0, 9.0, 12.0], [10.0, 20.0, 10.0, 10.0]
+    result = pairs.compare(a, b, LOWER)
+    assert result["pairs"] == 4
+    assert result["ratios"] == pytest.approx([1.0, 1.1, 0.9, 1.2])
+    assert result["median"] == pytest.approx(1.05)
+    assert result["spread"]["min"] == pytest.approx(0.9)
+    assert result["spread"]["max"] == pytest.approx(1.2)
+    assert result["ci_low"] <= result["median"] <= result["ci_high"]
+    assert result["verdict"] == "INCONCLUSIVE"
+    with pytest.raises(ValueError, match="a pair needs both"):
+        pairs.compare([1.0, 2.0], [1.0], LOWER)
+
+
+def test_proc_stat_parsing_and_steal_share():
+    ticks = machine._clock_ticks()
+    before = {"cpu": machine.parse_proc_stat(
+        "cpu  100 0 50 800 10 0 5 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n"), "load_average": (1.5, 1, 1)}
+    after = {"cpu": machine.parse_proc_stat(
+        "cpu  200 0 100 1600 20 0 10 35 0 0\n"), "load_average": None}
+    assert before["cpu"]["steal_s"] == 0
+    assert after["cpu"]["busy_s"] == pytest.approx(345 / ticks)
+    # 35 of the 1,000 ticks that passed were stolen
+    assert machine.steal_share(before, after) == pytest.approx(35 / 1000)
+    text = machine.describe(before, after)
+    assert "1.50 -> n/a" in text and "CPU steal 3.5 %" in text
+    assert "CPU steal n/a" in machine.describe({"cpu": None}, after)
+
+
+def test_own_cpu_figures_from_a_recorded_block():
+    block = {"submit_s": 0.02, "callback_s": 0.01, "live_view_s": 0.3, "sampler_s": 0.05,
+             "requests": 1000, "wall_s": 30.0}
+    rows = {r["key"]: r for r in ocf.figures([block], [block], infer_ms=15.0)}
+    assert rows["submit_us"]["value"] == pytest.approx(20.0)
+    assert rows["callback_us"]["value"] == pytest.approx(10.0)
+    assert rows["submit_callback_infer_pct"]["value"] == pytest.approx(30 / 15000 * 100)
+    assert rows["live_view_core_pct"]["value"] == pytest.approx(1.0)
+    assert rows["sampler_core_pct"]["value"] == pytest.approx(0.05 / 30 * 100)
+    assert all("CPU time" in r["figure"] for r in rows.values())
+
+
+def test_own_cpu_figures_say_not_recorded_without_the_block():
+    rows = ocf.figures([None], [None], infer_ms=15.0)
+    assert rows and all(r["value"] is None for r in rows)
+    assert all("not recorded by this version" in r["note"] for r in rows)
+    block = {"submit_s": 0.02, "callback_s": 0.01, "live_view_s": 0.3, "sampler_s": None,
+             "requests": 1000, "wall_s": 30.0}
+    rows = {r["key"]: r for r in ocf.figures([block], [], infer_ms=None,
+                                             no_show_why="Xvfb is not installed")}
+    assert rows["sampler_core_pct"]["value"] is None
+    assert "not recorded" in rows["sampler_core_pct"]["note"]
+    assert rows["live_view_core_pct"]["note"] == "Xvfb is not installed"
+    assert rows["submit_callback_infer_pct"]["value"] is None
+    assert rows["submit_us"]["value"] == pytest.approx(20.0)
