@@ -14,7 +14,7 @@ import time
 import numpy as np
 import openvino as ov
 
-from ovsched import analysis, prepare, records, standin
+from ovsched import analysis, models, records, standin
 from ovsched.plots import plot_latency, plot_timeline
 from ovsched.runner import Runner
 from ovsched.trace import trace
@@ -59,7 +59,7 @@ def median(values):
 
 def standin_model():
     """The scripts' GoogLeNet stand-in, built where they keep it if it is not there yet."""
-    path = prepare.standin_path()
+    path = models.standin_path()
     if not (os.path.exists(path) and os.path.exists(path[:-4] + ".bin")):
         print(f"building the GoogLeNet stand-in at {path}", flush=True)
         standin.save_fp16(standin.build_googlenet(seed=0), path)
@@ -67,8 +67,8 @@ def standin_model():
 
 
 def compile_model(ctx, hint):
-    model = prepare.read_model(ctx.core, ctx.model)
-    prepare.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
+    model = models.read_model(ctx.core, ctx.model)
+    models.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
     compiled = ctx.core.compile_model(model, ctx.device, {"PERFORMANCE_HINT": hint})
     # benchmark_app runs one inference outside its statistics; so do we, so that both
     # measure the steady state rather than the first inference's one-off set-up
@@ -81,7 +81,7 @@ def compile_model(ctx, hint):
 
 def run_ours(compiled, nireq, niter, interval_ms):
     """One run of the scripts' scheduler, in this process; returns the records as a Run."""
-    runner = Runner(compiled, nireq, niter, interval_ms)
+    runner = Runner(compiled, nireq, np.arange(niter) * (interval_ms / 1e3))
     runner.start()
     while not runner.wait(0.1):
         pass
@@ -151,7 +151,8 @@ def wait_child(proc, timeout, log):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise RuntimeError(f"{LATENCY_SCRIPT} ran longer than {timeout:.0f} s; see {log}")
+            raise RuntimeError(f"{LATENCY_SCRIPT} ran longer than {timeout:.0f} s; "
+                               f"see {log}") from None
         _fail_on_exit_code(proc, log)
         return None
     while True:

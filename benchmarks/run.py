@@ -33,8 +33,8 @@ ROOT = os.path.dirname(HERE)
 # shadow a library's own (common, report, ...)
 sys.path[:] = [ROOT] + [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
-from benchmarks import common, machine, report
-from benchmarks.screen import Screen
+from benchmarks import common, machine, report  # noqa: E402
+from benchmarks.screen import Screen  # noqa: E402
 
 # the sections, in the order they run; own_cpu reads the runs that live_view made
 PARTS = ("pacing", "latency", "throughput", "scale", "live_view", "own_cpu")
