@@ -21,6 +21,13 @@ device = ["AUTO", "AUTO:GPU,CPU", "CPU", "GPU"][0]  # pick one; AUTO starts on t
 niter = 2000  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)
 nireq = 0  # requests in the queue; 0 = the compiled model's optimal number
+util_ms = 100.0  # ms between CPU/GPU/NPU utilization samples; 0 = off
+arrival = "fixed"  # fixed, poisson, burst, or a file of due times (ms, one a line)
+seed = 0  # seed of poisson arrivals and of random input data
+burst = 1  # requests due together every interval when arrival = "burst"
+shape = ""  # input shapes as benchmark_app takes them, e.g. x[1,3,640,640]
+layout = ""  # input layouts, e.g. x(NCHW) or [NHWC]
+input = "random"  # input data: random, zeros, or a .npz/.npy file
 show = True  # live graph while running, final figure after (needs a display)
 out = ""  # results folder; "" = a new runs/auto-test-latency-graph-<time>
 properties = {  # OpenVINO properties for compile_model; --KEY= removes one

@@ -16,10 +16,17 @@ from ovsched.settings import DEFAULT_MODEL
 
 # ---- settings: edit here, or override any of them as --key=value ----
 model = DEFAULT_MODEL  # googlenet-v1-tf IR (models.txt); if missing, an offline stand-in
-device = ["BATCH:CPU(8)", "AUTO", "CPU", "GPU", "AUTO:GPU", "BATCH:GPU(8)"][0]  # GPU: Intel GPU
+device = ["BATCH:CPU(8)", "AUTO", "CPU", "GPU", "AUTO:GPU", "BATCH:GPU(8)"][0]  # pick one; GPU ones need an Intel GPU
 niter = 40  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)
 nireq = 16  # requests in the queue; 0 = the compiled model's optimal number
+util_ms = 100.0  # ms between CPU/GPU/NPU utilization samples; 0 = off
+arrival = "fixed"  # fixed, poisson, burst, or a file of due times (ms, one a line)
+seed = 0  # seed of poisson arrivals and of random input data
+burst = 1  # requests due together every interval when arrival = "burst"
+shape = ""  # input shapes as benchmark_app takes them, e.g. x[1,3,640,640]
+layout = ""  # input layouts, e.g. x(NCHW) or [NHWC]
+input = "random"  # input data: random, zeros, or a .npz/.npy file
 show = True  # live window while running, final figure after (needs a display)
 out = ""  # results folder; "" = a new runs/auto-test-<time>
 properties = {  # OpenVINO properties for compile_model; --KEY= removes one

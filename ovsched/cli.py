@@ -10,7 +10,7 @@ import sys
 
 from .errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError,
                      UsageError)
-from .settings import RUN_KEYS, resolve
+from .settings import resolve, script_settings
 
 
 class Interrupt:
@@ -74,7 +74,7 @@ def run_script(argv, script, kind, namespace, presets=None):
     safe_output()
     program = argv is None
     argv = sys.argv[1:] if program else list(argv)
-    defaults = {k: namespace[k] for k in RUN_KEYS}
+    defaults = script_settings(namespace)
     properties = namespace["properties"]
     with Interrupt(keep=program) as interrupt:
         from . import experiment  # the heavy imports, under the handler

@@ -17,8 +17,8 @@ import zipfile
 import numpy as np
 import openvino as ov
 
-from .prepare import check_model_file, essential, port_name
-from .settings import UsageError
+from .errors import UsageError, essential
+from .models import check_model_file, port_name
 
 FORMATS = {".xml": "IR", ".onnx": "ONNX", ".tflite": "TensorFlow Lite", ".pb": "TensorFlow",
            ".meta": "TensorFlow MetaGraph", ".pdmodel": "PaddlePaddle"}

@@ -17,7 +17,19 @@ from .errors import UsageError
 # models.txt. Both scripts default to it; when it is missing, the run builds a stand-in.
 DEFAULT_MODEL = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"
 RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
-WHOLE_NUMBERS = ("niter", "nireq")
+# Settings added after the first release, with the value a script that does not define
+# them gets: an older copy of a script keeps working.
+LATER_KEYS = {
+    "util_ms": 100.0,  # ms between utilization samples; 0 = off
+    "arrival": "fixed",  # fixed, poisson, burst, or a file of due times in ms
+    "seed": 0,  # seed of poisson arrivals and of random input data
+    "burst": 1,  # requests due together under arrival=burst
+    "shape": "",  # input shapes, e.g. x[1,3,640,640]; "" = the model's own
+    "layout": "",  # input layouts, e.g. x(NCHW); "" = the model's own
+    "input": "random",  # input data: random, zeros, or a .npz/.npy file
+}
+ALL_KEYS = RUN_KEYS + tuple(LATER_KEYS)
+WHOLE_NUMBERS = ("niter", "nireq", "seed", "burst")
 MAX_NIREQ = 1024  # each request holds its own tensors; more is never useful here
 MAX_NITER = 10_000_000  # ~40 bytes of records per request
 MAX_INTERVAL_MS = 3_600_000.0
@@ -125,8 +137,17 @@ def setting_comments(script_path):
     return comments
 
 
+def script_settings(namespace):
+    """The run settings a script defines at its top, with defaults for later ones."""
+    settings = {k: namespace[k] for k in RUN_KEYS}
+    settings.update({k: namespace.get(k, v) for k, v in LATER_KEYS.items()})
+    return settings
+
+
 def check_settings(s):
     """Refuse settings no run can use, before anything is loaded."""
+    for key, value in LATER_KEYS.items():
+        s.setdefault(key, value)
     for key in WHOLE_NUMBERS:
         if isinstance(s[key], float):
             if not s[key].is_integer():
@@ -150,6 +171,10 @@ def check_settings(s):
     if s["nireq"] > MAX_NIREQ:
         raise UsageError(f"--nireq={s['nireq']} is more requests than can be held at once; "
                          f"use at most {MAX_NIREQ} (0 = the compiled model's optimal number)")
+    s["util_ms"] = float(s["util_ms"])
+    if not math.isfinite(s["util_ms"]) or s["util_ms"] < 0:
+        raise UsageError(f"--util_ms={s['util_ms']}: give the milliseconds between "
+                         f"utilization samples (e.g. 100), or 0 to turn sampling off")
     if not str(s["device"]).strip():
         raise UsageError("--device is empty; e.g. --device=CPU")
     if not str(s["model"]).strip():

@@ -8,7 +8,7 @@ from ovsched import model_inputs as mi
 from ovsched.settings import UsageError
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 try:
     import openvino.opset13 as ops

@@ -58,7 +58,8 @@ class Sampler:
     """Samples device utilization on a daemon thread from ``start()`` to ``stop()``.
 
     Times are ``time.perf_counter() - t0_perf`` (the run's clock: negative before the run's
-    start); a sample is stamped at the end of the period whose average it is. ``unavailable`` maps a source to why it is missing, ``notes`` a source to what it
+    start); a sample is stamped at the end of the period whose average it is.
+    ``unavailable`` maps a source to why it is missing, ``notes`` a source to what it
     measures, ``warnings`` lists readers that failed and were dropped, ``cpu_s`` is the thread's
     own CPU time and ``wall_s`` its lifetime."""
 
