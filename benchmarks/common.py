@@ -14,7 +14,7 @@ import time
 import numpy as np
 import openvino as ov
 
-from ovsched import analysis, models, records, standin
+from ovsched import analysis, model_inputs, models, records, standin
 from ovsched.plots import plot_latency, plot_timeline
 from ovsched.runner import Runner
 from ovsched.trace import trace
@@ -67,8 +67,8 @@ def standin_model():
 
 
 def compile_model(ctx, hint):
-    model = models.read_model(ctx.core, ctx.model)
-    models.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
+    model = model_inputs.read_model_any(ctx.core, ctx.model)
+    model_inputs.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
     compiled = ctx.core.compile_model(model, ctx.device, {"PERFORMANCE_HINT": hint})
     # benchmark_app runs one inference outside its statistics; so do we, so that both
     # measure the steady state rather than the first inference's one-off set-up

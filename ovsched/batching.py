@@ -14,8 +14,10 @@ def runtime_batch(compiled):
         return None
 
 
-def batching_info(compiled, device, properties):
-    """Batch size and timeout when the compiled model batches; a warning when it fell back."""
+def batching_info(compiled, device, properties, why_unbatched=None):
+    """Batch size and timeout when the compiled model batches; a warning when it fell back.
+
+    ``why_unbatched`` is what the model shows about a fallback to batch 1, when known."""
     timeout = devices.read_property(compiled, "AUTO_BATCH_TIMEOUT")
     requested = None
     for _name, batch in devices.split_device(device):
@@ -40,8 +42,9 @@ def batching_info(compiled, device, properties):
                    f"OPTIMAL_BATCH_SIZE), so nothing is batched: give one, e.g. {device}(8)")
     elif asked and not batching:
         warning = ("batching was asked for but OpenVINO runs this model unbatched (batch 1): "
-                   "the model's batch dimension is probably fixed, e.g. by a Reshape to a "
-                   "constant shape; re-export it with a free batch dimension")
+                   + (why_unbatched or "the model's batch dimension is probably fixed, e.g. "
+                      "by a Reshape to a constant shape; re-export it with a free batch "
+                      "dimension"))
     return {"batching": batching, "batch_size": size // model_batch if batching else None,
             "requested_batch_size": requested,
             "timeout_ms": int(timeout) if batching else None}, warning

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from . import analysis, batching, devices, display, models, outdir
+from . import analysis, batching, devices, display, model_inputs, models, outdir
 from .errors import Interrupted, RunError, essential
 from .plots import PLOTS
 from .records import Run, write_csv, write_json
@@ -96,6 +96,7 @@ def plan(settings, properties, kind, script, *, model_given=None, preset=None,
     if missing:
         raise ValueError(f"settings lack {', '.join(missing)}")
     settings = check_settings(dict(settings))
+    model_inputs.check_model_settings(settings)
     properties = devices.check_properties(properties)
     stem = os.path.splitext(os.path.basename(script))[0]
     target, default = outdir.plan_out(settings["out"], stem)
@@ -109,7 +110,7 @@ def plan(settings, properties, kind, script, *, model_given=None, preset=None,
 
 @dataclass
 class Model:
-    """The model read from disk (or the stand-in), made static, described."""
+    """The model read from disk (or the stand-in), made static, described, with its data."""
 
     path: str
     standin: bool
@@ -117,29 +118,36 @@ class Model:
     inputs: list
     outputs: list
     reshaped: str = None
+    format: str = "unknown"
+    shapes: dict = field(default_factory=dict)  # input name -> the dims the run sends
+    data: dict = field(default_factory=dict)  # input name -> the array every request sends
+    notes: list = field(default_factory=list)  # what was done to the model, one line each
 
 
 def load_model(p, say):
-    """Find (or build) and read the model; fix a dynamic batch to 1."""
+    """Find (or build) and read the model in any format; apply layout and shape, fix a
+    dynamic batch to 1, and make the input data: every user error here is before compiling."""
     devices.check_device(core(), p.device)
     path, standin = models.locate_model(p.settings["model"], not p.model_given, say)
-    model = models.read_model(core(), path)
-    reshaped = models.make_static(model)
+    model = model_inputs.read_model_any(core(), path)
+    notes = model_inputs.fit_model(model, p.settings)
+    data = model_inputs.input_data(model.inputs, p.settings["input"], p.settings["seed"])
     inputs = models.describe_ports(model.inputs)
     outputs = models.describe_ports(model.outputs)
-    return Model(path, standin, model, inputs, outputs, reshaped)
+    return Model(path, standin, model, inputs, outputs, "; ".join(notes) or None,
+                 models.model_format(path), model_inputs.input_shapes(model), data, notes)
 
 
 def say_model(m, say):
-    say(f"model   {m.path}")
+    say(f"model   {m.path} ({m.format})")
     if m.standin:
         say("        STAND-IN with random weights: fine for timing, meaningless for accuracy")
     for port in m.inputs:
         say(f"  input  {port['name']} {port['shape']} {port['type']}")
     for port in m.outputs:
         say(f"  output {port['name']} {port['shape']} {port['type']}")
-    if m.reshaped:
-        say(f"  note: {m.reshaped}")
+    for note in m.notes:
+        say(f"  note: {note}")
 
 
 # ---------------------------------------------------------------- stage 3: compiled
@@ -169,7 +177,8 @@ def compile_stage(p, m, say):
     optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
     exec_devices = device_text(compiled.get_property("EXECUTION_DEVICES"))
     nireq = p.settings["nireq"] or optimal
-    info, warning = batching.batching_info(compiled, p.device, p.properties)
+    info, warning = batching.batching_info(compiled, p.device, p.properties,
+                                           model_inputs.batch_fallback_hint(m.model))
     say(f"compiled in {compile_s:.2f} s; OPTIMAL_NUMBER_OF_INFER_REQUESTS {optimal}; "
         f"EXECUTION_DEVICES {exec_devices}; queue of {nireq} requests")
     if info["batching"]:
@@ -235,11 +244,12 @@ def open_view(p, say):
     return live.make_view(p.kind, p.settings, p.device)
 
 
-def execute(p, c, interrupt, say):
+def execute(p, m, c, interrupt, say):
     """Submit every request on its schedule and wait until each one has ended."""
     view = open_view(p, say)
     poll = p.device.startswith(("AUTO", "MULTI"))
-    runner = Runner(c.compiled, c.nireq, due_times_s(p.settings), poll, c.execution_devices)
+    runner = Runner(c.compiled, c.nireq, due_times_s(p.settings), poll, c.execution_devices,
+                    inputs=model_inputs.inputs_by_index(m.model, m.data))
     interrupt.started = True
     expected = p.settings["niter"] * p.settings["interval"] / 1e3
     say(f"submitting {p.settings['niter']} requests, one every {p.settings['interval']} ms "
@@ -299,7 +309,8 @@ def summarize(p, m, c, e):
         "properties": p.properties,
         "model": {"path": m.path, "name": os.path.splitext(os.path.basename(
             p.settings["model"]))[0], "standin": m.standin,
-                  "inputs": m.inputs, "outputs": m.outputs, "reshaped": m.reshaped},
+                  "inputs": m.inputs, "outputs": m.outputs, "reshaped": m.reshaped,
+                  "format": m.format, "shapes": m.shapes, "input_data": p.settings["input"]},
         "device": p.device,
         "execution_devices": c.execution_devices,
         "optimal_number_of_infer_requests": c.optimal,
@@ -419,7 +430,7 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
     c = compile_stage(p, m, say)
     if interrupt.pending:
         raise Interrupted("interrupted before the first request: nothing written")
-    e = execute(p, c, interrupt, say)
+    e = execute(p, m, c, interrupt, say)
     run = derive(e.runner.to_run(summarize(p, m, c, e)), c.batching)
     out, figure_path, figure = write(p, run, say)
     say_ending(run, out, say)

@@ -18,11 +18,8 @@ import numpy as np
 import openvino as ov
 
 from .errors import UsageError, essential
-from .models import check_model_file, port_name
+from .models import READABLE, check_model_file, model_format, port_name  # noqa: F401
 
-FORMATS = {".xml": "IR", ".onnx": "ONNX", ".tflite": "TensorFlow Lite", ".pb": "TensorFlow",
-           ".meta": "TensorFlow MetaGraph", ".pdmodel": "PaddlePaddle"}
-READABLE = "IR .xml, .onnx, .tflite, TensorFlow .pb or SavedModel folder, PaddlePaddle .pdmodel"
 SHAPE_EXAMPLE = "x[1,3,640,640] or x[1,3,640,640],y[1,10] or [1,3,640,640] for one input"
 LAYOUT_EXAMPLE = "x(NCHW) or x(NCHW),y(NC) or [NHWC] for one input"
 IMAGE_SIZE = 224  # the input size of most image classifiers; a valid size for nearly all CNNs
@@ -37,15 +34,6 @@ REASON_CHARS = 200  # how much of a frontend's own explanation a one-line error 
 
 # ---------------------------------------------------------------- reading any format
 
-def model_format(path):
-    """The model's format by its file name: 'IR', 'ONNX', ..., or 'unknown'."""
-    if os.path.isdir(path):
-        if os.path.exists(os.path.join(path, "saved_model.pb")):
-            return "TensorFlow SavedModel"
-        return "unknown"
-    return FORMATS.get(os.path.splitext(path)[1].lower(), "unknown")
-
-
 def short_version():
     """'2026.4.1' from OpenVINO's long build string."""
     return ov.get_version().split("-")[0]
@@ -53,28 +41,13 @@ def short_version():
 
 def read_model_any(core, path):
     """Read a model in any format OpenVINO reads; a failure is one line."""
-    _check_model_path(path)
+    check_model_file(path)  # missing, empty, a folder, broken IR XML, IR without .bin
     with _stderr_kept_on_success():
         try:
             return core.read_model(path)
-        except RuntimeError as e:  # its text spans many lines of OpenVINO internals
+        except Exception as e:  # RuntimeError mostly; its text spans many lines of internals
             raise UsageError(f"OpenVINO {short_version()} cannot read model {path}: "
                              f"{read_failure(str(e))}") from None
-
-
-def _check_model_path(path):
-    if not os.path.exists(path):
-        raise UsageError(f"model not found: {path}; give --model=PATH to a model OpenVINO "
-                         f"reads ({READABLE})")
-    if os.path.isdir(path):
-        if os.path.exists(os.path.join(path, "saved_model.pb")):
-            return
-        found = sorted(f for f in os.listdir(path)
-                       if os.path.splitext(f)[1].lower() in FORMATS)
-        hint = f" (it holds {', '.join(found[:3])})" if found else ""
-        raise UsageError(f"model {path} is a folder without saved_model.pb: give the model "
-                         f"file inside it{hint}")
-    check_model_file(path)  # empty files, broken IR XML, IR without its .bin
 
 
 @contextlib.contextmanager
@@ -253,12 +226,12 @@ def apply_shape(model, parsed):
                 raise UsageError(f"--shape={given}: input {label!r} has "
                                  f"{shape.rank.get_length()} dimensions ({shape}), not "
                                  f"{len(dims)}; give one number per dimension")
+            # A static dimension may change, as with benchmark_app: it is often only the
+            # size the model was exported with; the reshape below says if the model refuses.
+            # An interval is the model's declared range and is kept to.
             for axis, (dim, value) in enumerate(zip(shape, dims)):
                 low, high = dim.get_min_length(), dim.get_max_length()
-                if dim.is_static and value != low:
-                    raise UsageError(f"--shape={given}: input {label!r} has dimension {axis} "
-                                     f"fixed at {low} ({shape}), not {value}")
-                if value < low or (high >= 0 and value > high):
+                if dim.is_dynamic and (value < low or (high >= 0 and value > high)):
                     raise UsageError(f"--shape={given}: input {label!r} dimension {axis} takes "
                                      f"{dim} ({shape}), not {value}")
         shapes[port] = ov.PartialShape(dims)
@@ -492,13 +465,17 @@ def input_data(ports, mode="random", seed=0):
     return _file_data(ports, mode)
 
 
-def _load_arrays(path, ports):
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".npz", ".npy"):
+def _check_input_path(path):
+    if os.path.splitext(path)[1].lower() not in (".npz", ".npy"):
         raise UsageError(f"--input={path}: give random, zeros, or a NumPy file (.npz with one "
                          f"array per input name, or .npy for a one-input model)")
     if not os.path.isfile(path):
         raise UsageError(f"--input={path}: file not found")
+
+
+def _load_arrays(path, ports):
+    _check_input_path(path)
+    ext = os.path.splitext(path)[1].lower()
     try:
         if ext == ".npy":
             if len(ports) != 1:
@@ -553,3 +530,54 @@ def _file_data(ports, path):
         raise UsageError(f"--input={path} holds {', '.join(extra)}, which names no model input "
                          f"(inputs: {', '.join(map(port_name, ports))}); rename or remove it")
     return data
+
+
+# ---------------------------------------------------------------- the run's settings
+
+INPUT_MODES = ("random", "zeros")
+
+
+def check_model_settings(settings):
+    """Check ``shape``, ``layout``, ``input`` and ``seed`` as far as they can be without the
+    model: before anything is loaded."""
+    if str(settings.get("shape", "")).strip():
+        parse_shape(settings["shape"])
+    if str(settings.get("layout", "")).strip():
+        parse_layout(settings["layout"])
+    mode = settings.get("input", "random")
+    if mode not in INPUT_MODES:
+        _check_input_path(mode)
+    seed = settings.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"--seed={seed!r}: the seed is a whole number, 0 or more, e.g. "
+                         f"--seed=1")
+
+
+def fit_model(model, settings):
+    """Apply ``layout``, then ``shape``, then fix a dynamic batch to 1; the notes to show.
+
+    The layout goes first: it tells ``make_static`` which axis is the batch."""
+    notes = []
+    if str(settings.get("layout", "")).strip():
+        notes.append(apply_layout(model, parse_layout(settings["layout"])))
+    if str(settings.get("shape", "")).strip():
+        notes.append(apply_shape(model, parse_shape(settings["shape"])))
+    note = make_static(model)
+    if note:
+        notes.append(note)
+    return notes
+
+
+def input_shapes(model):
+    """{input name: [dims]} of a static model: the shapes a run sends."""
+    return {port_name(p): [int(d) for d in p.get_shape()] for p in model.inputs}
+
+
+def shapes_text(shapes):
+    """'x[1,3,32,32], y[]' for a summary's ``shapes``."""
+    return ", ".join(_shape_text(name, dims) for name, dims in shapes.items())
+
+
+def inputs_by_index(model, data):
+    """``input_data``'s arrays keyed by input position, as ``Runner(inputs=...)`` takes them."""
+    return {i: data[port_name(p)] for i, p in enumerate(model.inputs)}

@@ -1,15 +1,14 @@
-"""The model a run uses: find it (or build the offline stand-in), read it, make it static.
+"""The model a run uses: find it (or build the offline stand-in), check its path, name ports.
 
-Every failure here becomes a ``UsageError`` whose one line names the problem and the fix.
+Reading it in any format, shapes, layouts and input data are ``model_inputs``' job. Every
+failure here becomes a ``UsageError`` whose one line names the problem and the fix.
 """
 
 import os
 from xml.etree import ElementTree
 
-import openvino as ov
-
 from . import standin
-from .errors import UsageError, essential
+from .errors import UsageError
 from .settings import DEFAULT_MODEL
 
 STANDIN_NAME = "googlenet-v1-tf-standin-v1"
@@ -28,8 +27,22 @@ def standin_path():
     return os.path.join(cache_dir(), "standin", STANDIN_NAME, "FP16", STANDIN_NAME + ".xml")
 
 
+# Formats ``ov.Core.read_model`` reads, by file name; a folder is a TensorFlow SavedModel.
+FORMATS = {".xml": "IR", ".onnx": "ONNX", ".tflite": "TensorFlow Lite", ".pb": "TensorFlow",
+           ".meta": "TensorFlow MetaGraph", ".pdmodel": "PaddlePaddle"}
+SAVED_MODEL = "TensorFlow SavedModel"
+READABLE = "IR .xml, .onnx, .tflite, TensorFlow .pb or SavedModel folder, PaddlePaddle .pdmodel"
+
+
+def model_format(path):
+    """The model's format by its file name: 'IR', 'ONNX', ..., or 'unknown'."""
+    if os.path.isdir(path):
+        return SAVED_MODEL if os.path.exists(os.path.join(path, "saved_model.pb")) else "unknown"
+    return FORMATS.get(os.path.splitext(path)[1].lower(), "unknown")
+
+
 def check_model_file(path):
-    """Refuse a model path that cannot be an IR before OpenVINO gives a vaguer message."""
+    """Refuse a model path OpenVINO cannot read, before OpenVINO gives a vaguer message."""
     try:
         _check_model_file(path)
     except PermissionError as e:
@@ -39,14 +52,25 @@ def check_model_file(path):
         raise UsageError(f"cannot read model {path}: {e.strerror or e}") from None
 
 
+def _check_folder(path):
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return
+    found = sorted(f for f in os.listdir(path) if os.path.splitext(f)[1].lower() in FORMATS)
+    kinds = {os.path.splitext(f)[1].lower() for f in found}
+    what = f"the {kinds.pop()} file" if len(kinds) == 1 else "the model file"
+    hint = f" (it holds {', '.join(found[:3])})" if found else ""
+    raise UsageError(f"model {path} is a folder: give {what} inside it{hint}; a folder is read "
+                     f"only as a TensorFlow SavedModel, with saved_model.pb")
+
+
 def _check_model_file(path):
     if not os.path.exists(path):
         raise UsageError(f"model not found: {path}; fetch it with the README's omz_downloader "
-                         f"and omz_converter commands, or give --model=PATH to an IR .xml")
+                         f"and omz_converter commands, or give --model=PATH to a model "
+                         f"OpenVINO reads ({READABLE})")
     if os.path.isdir(path):
-        found = sorted(f for f in os.listdir(path) if f.endswith(".xml"))
-        hint = f" (it holds {', '.join(found[:3])})" if found else ""
-        raise UsageError(f"model {path} is a folder: give the .xml file inside it{hint}")
+        _check_folder(path)
+        return
     if os.path.getsize(path) == 0:
         raise UsageError(f"model {path} is an empty file: download or convert it again")
     if path.lower().endswith(".xml"):
@@ -68,7 +92,7 @@ def _check_model_file(path):
 
 
 def locate_model(path, is_default, say=print):
-    """Return (xml_path, standin). The default path falls back to the offline stand-in."""
+    """Return (model_path, standin). The default path falls back to the offline stand-in."""
     if is_default and path == DEFAULT_MODEL and not os.path.exists(path):
         target = standin_path()
         if not os.path.exists(target) or not os.path.exists(target[:-4] + ".bin"):
@@ -77,41 +101,6 @@ def locate_model(path, is_default, say=print):
         return target, True
     check_model_file(path)
     return path, False
-
-
-def read_model(core, path):
-    try:
-        return core.read_model(path)
-    except Exception as e:  # OpenVINO raises RuntimeError and others with file details
-        raise UsageError(f"cannot read model {path}: {essential(e)}; is it a complete "
-                         f"OpenVINO IR (or ONNX) file?") from None
-
-
-def make_static(model):
-    """Fix a dynamic batch dimension to 1; refuse other dynamic dimensions clearly.
-
-    Returns a note for the user, or None when the model was static already."""
-    shapes, changed = {}, []
-    for port in model.inputs:
-        shape = port.get_partial_shape()
-        name = port_name(port)
-        if shape.rank.is_dynamic:
-            raise UsageError(f"model input {name!r} has a dynamic rank; convert the model "
-                             f"with a static input shape")
-        dims = list(shape)
-        if all(d.is_static for d in dims):
-            continue
-        if any(d.is_dynamic for d in dims[1:]):
-            raise UsageError(f"model input {name!r} has dynamic dimensions {shape}; convert "
-                             f"it with a static shape, e.g. ovc MODEL --input "
-                             f"\"{name}[1,3,224,224]\"")
-        static = ov.PartialShape([1] + [d.get_length() for d in dims[1:]])
-        shapes[port] = static
-        changed.append(f"{name} {shape} -> {static}")
-    if not shapes:
-        return None
-    model.reshape(shapes)
-    return "dynamic batch set to 1: " + "; ".join(changed)
 
 
 def port_name(port):

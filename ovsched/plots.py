@@ -14,19 +14,31 @@ UNBATCHED_COLOUR = "#17becf"
 PENDING_COLOUR = "#d62728"
 SWITCH_COLOUR = "#d62728"
 DUE_Y = 1.45
+MODEL_BRIEF_CHARS = 48  # of input shapes in a title; a many-input model is cut with "..."
 MARKER = dict(marker="^", s=18, facecolors="none", edgecolors="#2ca02c", linewidths=0.8)
 
 
 def describe_run(summary):
-    """'device, hint, model' for titles."""
+    """'device, hint, model file [format, input shapes]' for titles."""
     settings = summary.get("settings", {})
     properties = summary.get("properties", {})
     model = summary.get("model", {})
-    name = model.get("name") or settings.get("model", "?")
+    path = str(settings.get("model") or "")
+    name = path.replace("\\", "/").rsplit("/", 1)[-1] or model.get("name") or "?"
     if model.get("standin"):
         name += " (stand-in, random weights)"
     hint = properties.get("PERFORMANCE_HINT", "no hint")
-    return f"{settings.get('device', '?')}, {hint}, {name}"
+    return f"{settings.get('device', '?')}, {hint}, {name}{model_brief(model)}"
+
+
+def model_brief(model):
+    """' [ONNX, x[1,3,32,32]]': the format and input shapes of a summary's model, if known."""
+    shapes = model.get("shapes") or {}
+    text = ", ".join(f"{n}[{','.join(str(d) for d in dims)}]" for n, dims in shapes.items())
+    if len(text) > MODEL_BRIEF_CHARS:
+        text = text[:MODEL_BRIEF_CHARS - 3] + "..."
+    parts = [p for p in (model.get("format"), text) if p]
+    return f" [{', '.join(parts)}]" if parts else ""
 
 
 def footer_text(summary):

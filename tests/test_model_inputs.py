@@ -144,7 +144,7 @@ def test_apply_shape_without_a_name_on_a_one_input_model(det):
 
 @pytest.mark.parametrize("text, words", [
     ("x[1,3,64]", "has 4 dimensions ([?,3,?,?]), not 3"),
-    ("x[1,4,64,64]", "dimension 1 fixed at 3"),
+    ("x[1,4,64,64]", "OpenVINO cannot reshape the model"),  # 3 channels in its weights
     ("z[1,3,64,64]", "does not have"),
     ("X[1,3,64,64]", "did you mean x?"),
 ])
@@ -557,5 +557,14 @@ def test_missing_and_folder_models(tmp_path):
     assert "model not found" in one_line_error(read, str(tmp_path / "none.onnx"))
     (tmp_path / "m.onnx").write_bytes(b"")
     assert "empty file" in one_line_error(read, str(tmp_path / "m.onnx"))
-    assert "folder without saved_model.pb" in one_line_error(read, str(tmp_path))
-    assert "(it holds m.onnx)" in one_line_error(read, str(tmp_path))
+    text = one_line_error(read, str(tmp_path))
+    assert "is a folder: give the .onnx file inside it (it holds m.onnx)" in text
+    assert "read only as a TensorFlow SavedModel, with saved_model.pb" in text
+
+
+def test_a_saved_model_folder_goes_to_openvino(tmp_path):
+    """A folder with saved_model.pb passes the path checks; OpenVINO's verdict is one line."""
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "saved_model.pb").write_bytes(b"not a protobuf")
+    text = one_line_error(read, str(tmp_path / "saved"))
+    assert f"OpenVINO {mi.short_version()} cannot read model" in text

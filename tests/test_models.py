@@ -46,13 +46,15 @@ def conv_model(shape):
     return ov.Model([ops.reduce_mean(y, ops.constant(np.array([2, 3])), False)], [x], "c")
 
 
-def test_several_inputs_each_get_zeros_of_their_own_type(tmp_path):
+def test_several_inputs_each_get_data_of_their_own_type(tmp_path):
     model = save(two_input_model(), tmp_path / "two.xml")
     p = run_script(TIMELINE, f"--model={model}", "--device=CPU", "--niter=5", "--interval=0",
                    f"--out={tmp_path / 'o'}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    inputs = read_summary(tmp_path / "o")["model"]["inputs"]
+    summary = read_summary(tmp_path / "o")
+    inputs = summary["model"]["inputs"]
     assert [(i["name"], i["type"]) for i in inputs] == [("features", "f32"), ("ids", "i32")]
+    assert summary["model"]["input_data"] == "random"  # zeros only with --input=zeros
 
 
 def test_dynamic_batch_is_set_to_one_and_said(tmp_path):
@@ -69,7 +71,8 @@ def test_dynamic_image_size_is_refused(tmp_path):
     p = run_script(TIMELINE, f"--model={model}", "--device=CPU", f"--out={tmp_path / 'o'}",
                    cwd=tmp_path)
     assert p.returncode == 2
-    assert "has dynamic dimensions" in p.stderr and "static shape" in p.stderr
+    assert "model input 'image' [1,3,?,?] has dynamic dimensions" in p.stderr
+    assert '--shape="image[1,3,224,224]"' in p.stderr  # ready to paste
     assert len(p.stderr.strip().splitlines()) == 1
 
 
