@@ -135,7 +135,7 @@ def test_nireq_zero_takes_the_optimal_number(tmp_path, tiny_model):
 def test_help_lists_settings_defaults_and_devices(tmp_path):
     p = run_script(TIMELINE, "--help", cwd=tmp_path)
     assert p.returncode == 0
-    for key in ("--model=", "--device='BATCH:CPU(8)'", "--niter=40", "--interval=30.0",
+    for key in ("--model=", '"--device=BATCH:CPU(8)"', "--niter=40", "--interval=30.0",
                 "--nireq=16", "--show=True", "--PERFORMANCE_HINT=THROUGHPUT"):
         assert key in p.stdout
     assert "requests to submit" in p.stdout  # the comment beside the setting
