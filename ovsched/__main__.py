@@ -8,16 +8,20 @@ import argparse
 import os
 import sys
 
-from . import display
-from .errors import EXIT_OK, EXIT_USAGE
+from . import display, outdir
+from .errors import EXIT_OK, EXIT_USAGE, UsageError
 from .records import read_run
 
 
 def free_name(path):
     """``path``, or the first ``stem-N.ext`` beside it that does not exist yet."""
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise SystemExit(f"error: cannot write {path}: {folder} is not a writable folder")
+    try:
+        # a probe file, not os.access: that says yes for every folder on Windows
+        outdir.prove_writable(folder)
+    except UsageError:
+        raise SystemExit(f"error: cannot write {path}: {folder} is not a writable "
+                         f"folder") from None
     stem, ext = os.path.splitext(path)
     n = 1
     while os.path.exists(path):

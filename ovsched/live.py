@@ -69,11 +69,8 @@ class View:
         if key in (ESC, KEY_Q):
             self.stop_reason = "stopped in the window (ESC/q)"
             return False
-        try:
-            visible = cv2.getWindowProperty(self.name, cv2.WND_PROP_VISIBLE)
-        except cv2.error:
-            visible = 0
-        if visible < 1:
+        from .display import window_closed  # a minimised window is not a closed one
+        if window_closed(cv2, self.name):
             self.closed = True
             self.stop_reason = "window closed"
             return False
@@ -113,13 +110,11 @@ class View:
         cv2.imshow(name, image)
         print("final figure shown: press any key in its window (or close it) to exit",
               flush=True)
+        from .display import window_closed
         while not stop():
             if cv2.waitKey(50) != -1:
                 break
-            try:
-                if cv2.getWindowProperty(name, cv2.WND_PROP_VISIBLE) < 1:
-                    break
-            except cv2.error:
+            if window_closed(cv2, name):
                 break
         cv2.destroyAllWindows()
         cv2.waitKey(1)

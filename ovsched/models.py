@@ -97,7 +97,8 @@ def locate_model(path, is_default, say=print):
         target = standin_path()
         if not os.path.exists(target) or not os.path.exists(target[:-4] + ".bin"):
             say(f"model {path} not found: building a stand-in with random weights at {target}")
-            standin.save_fp16(standin.build_googlenet(seed=0), target)
+            # another script may hold an old stand-in open: the path that holds it
+            target = standin.save_fp16(standin.build_googlenet(seed=0), target)
         return target, True
     check_model_file(path)
     return path, False

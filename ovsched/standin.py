@@ -135,19 +135,40 @@ def count_parameters(model: ov.Model) -> int:
     return total
 
 
-def save_fp16(model: ov.Model, xml_path) -> None:
-    """Save as IR with FP16 weights; xml and bin appear only when complete."""
+def save_fp16(model: ov.Model, xml_path) -> str:
+    """Save as IR with FP16 weights; return the path of the xml that holds the model.
+
+    The IR is built in a folder beside ``xml_path`` and moved into place, so xml and bin
+    appear only when complete. Windows refuses to replace a ``.bin`` that another process
+    has mapped (another script running on the stand-in): then an existing complete pair is
+    kept, since the stand-in is built from a fixed seed and so is the same model. Only when
+    there is no complete old pair is the new one used where it was built, in a folder
+    named ``.built-*`` beside ``xml_path``, whose xml is returned."""
     xml_path = os.fspath(xml_path)
     parent = os.path.dirname(os.path.abspath(xml_path))
     os.makedirs(parent, exist_ok=True)
     bin_path = os.path.splitext(xml_path)[0] + ".bin"
     # Same folder, so the renames are atomic.
     tmp = tempfile.mkdtemp(prefix=".save-", dir=parent)
+    keep_tmp = False
     try:
         tmp_xml = os.path.join(tmp, "model.xml")
         ov.save_model(model, tmp_xml, compress_to_fp16=True)
-        # The bin goes first: a reader finding the new xml then finds its bin.
-        os.replace(os.path.join(tmp, "model.bin"), bin_path)
-        os.replace(tmp_xml, xml_path)
+        try:
+            # The bin goes first: a reader finding the new xml then finds its bin.
+            os.replace(os.path.join(tmp, "model.bin"), bin_path)
+            os.replace(tmp_xml, xml_path)
+        except PermissionError:
+            if os.path.isfile(xml_path) and os.path.isfile(bin_path):
+                return xml_path
+            if not os.path.exists(os.path.join(tmp, "model.bin")):
+                raise  # the new bin is in place already and the xml cannot be written
+            built = tempfile.mkdtemp(prefix=".built-", dir=parent)
+            os.rmdir(built)
+            os.replace(tmp, built)
+            keep_tmp = True
+            return os.path.join(built, "model.xml")
+        return xml_path
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
