@@ -46,10 +46,22 @@ def check_consistent(out):
         assert len(rows) == 300
 
 
+def time_one_run(tmp_path, tiny_model):
+    """Seconds one uninterrupted run takes here: the span the interrupts are spread over,
+    so that they land in every phase on a fast machine and on a busy one alike."""
+    start = time.perf_counter()
+    p = subprocess.run([sys.executable, str(LATENCY), f"--model={tiny_model}", "--niter=300",
+                        "--interval=3", f"--out={tmp_path / 'timed'}"], cwd=tmp_path,
+                       env=headless_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return time.perf_counter() - start
+
+
 def test_random_sigints(tmp_path, tiny_model):
     rng = random.Random(2024)
+    span = time_one_run(tmp_path, tiny_model)
     # 0.15 s: the interpreter itself is starting before that and owns SIGINT
-    delays = [0.15 + rng.random() * 1.8 for _ in range(ROUNDS)]
+    delays = [0.15 + rng.random() * span for _ in range(ROUNDS)]
     phases = {"nothing written": 0, "partial results": 0, "complete run": 0,
               "after the end": 0}
     for k, delay in enumerate(delays):
