@@ -40,6 +40,30 @@ def test_timeout_flushes_batches_of_one(timeout_run):
     assert summary["stats"]["latency_ms"]["max"] < 100 + 60
 
 
+def test_saved_labels_read_back_as_written(timeout_run, tmp_path):
+    from ovsched.records import write_csv
+    run = read_run(timeout_run)
+    assert run["ran"].tolist() == ["timeout"] * 8
+    assert run["flush"].dtype.kind == "i" and run["batch"].dtype.kind == "i"
+    assert run["device_done"].tolist() == run["device"].tolist() == ["CPU"] * 8
+    (tmp_path / "again").mkdir()
+    write_csv(run, tmp_path / "again" / "records.csv")
+    names = ("slot", "device", "device_done", "ran", "batch", "flush")
+    again = read_records(tmp_path / "again")
+    assert [[r[k] for k in names] for r in again] == \
+        [[r[k] for k in names] for r in read_records(timeout_run)]
+
+
+def test_the_1_3_2_preset_caps_a_gpu_batch_at_16():
+    from ovsched.presets import PRESETS
+    from ovsched.settings import apply_preset
+    settings, props = {"device": "CPU"}, {"PERFORMANCE_HINT_NUM_REQUESTS": "4"}
+    apply_preset("1.3.2", PRESETS["timeline"], settings, props, has_gpu=lambda: True)
+    assert settings["device"] == "GPU" and settings["nireq"] == 16
+    assert props["PERFORMANCE_HINT_NUM_REQUESTS"] == "16"
+    assert PRESETS["timeline"]["1.3.2"]["batch_size"] == 16
+
+
 def test_cpu_throughput_has_no_batches(tmp_path, tiny_model):
     p = run_script(TIMELINE, f"--model={tiny_model}", "--device=CPU", "--niter=30",
                    "--interval=1", "--PERFORMANCE_HINT=THROUGHPUT", f"--out={tmp_path / 'o'}",
