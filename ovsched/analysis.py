@@ -1,18 +1,11 @@
-"""What is derived from the records after a run: statistics, batch groups, device switches.
+"""What is derived from the records after a run: statistics and device switches (batch
+labels: labels.py; AUTO's switch window: switch.py).
 
 Everything here is a pure function of the records, so a saved run gives the same answers
 when it is loaded again without OpenVINO.
 """
 
-from collections import Counter
-
 import numpy as np
-
-# Callbacks of one batched inference fire one after another on one thread: ~0.2 ms apart
-# on an idle machine, up to ~5 ms when both cores are saturated. Two batches on one device
-# cannot finish closer than one inference apart, and the size cap separates batches of
-# parallel streams, so 5 ms joins a batch without joining two.
-BATCH_GAP_S = 0.005
 
 
 def describe(values):
@@ -55,51 +48,6 @@ def stats(run, mask=None):
     first = np.flatnonzero(done)
     result["first_latency_ms"] = float(run["latency_ms"][first[0]]) if first.size else None
     return result
-
-
-def batch_groups(completed_s, batch_size):
-    """Group ids per request: requests completing together form one batch.
-
-    Completions closer than the gap join the current group until it holds ``batch_size``
-    requests. Requests that never completed get -1.
-    """
-    completed_s = np.asarray(completed_s, dtype=float)
-    ids = np.full(completed_s.shape, -1, dtype=int)
-    order = np.flatnonzero(~np.isnan(completed_s))
-    order = order[np.argsort(completed_s[order], kind="stable")]
-    group, size, last = -1, 0, None
-    for i in order:
-        t = completed_s[i]
-        if last is None or t - last > BATCH_GAP_S or size >= batch_size:
-            group, size = group + 1, 0
-        ids[i] = group
-        size += 1
-        last = t
-    return ids
-
-
-def batch_summary(ids, batch_size=None, timeout_ms=None):
-    """Count, size histogram and short-cut groups of the batch ids; a one-line text."""
-    sizes = Counter(Counter(ids[ids >= 0].tolist()).values())
-    count = sum(sizes.values())
-    full = batch_size or (max(sizes) if sizes else 0)
-    cut_short = sum(n for size, n in sizes.items() if size < full)
-    parts = []
-    for size in sorted(sizes, reverse=True):
-        n = sizes[size]
-        noun = "batch" if n == 1 and not parts else "batches" if not parts else ""
-        text = f"{n} {noun} of {size}".replace("  ", " ")
-        if size < full:
-            text += " (timeout)" if timeout_ms is not None else " (short)"
-        parts.append(text)
-    return {
-        "count": count,
-        "batch_size": batch_size,
-        "timeout_ms": timeout_ms,
-        "sizes": {str(k): v for k, v in sorted(sizes.items())},
-        "cut_short": cut_short,
-        "text": ", ".join(parts) if parts else "no batches",
-    }
 
 
 def device_switches(devices, submitted_s, latency_ms):

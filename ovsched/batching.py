@@ -14,9 +14,17 @@ def runtime_batch(compiled):
         return None
 
 
+# AUTO and MULTI report neither the batch nor the timeout of the device under them.
+HIDDEN = ("AUTO and MULTI hide the batch: get_runtime_model() returns the network of the "
+          "first device compiled (AUTO's CPU helper while it runs) and AUTO_BATCH_TIMEOUT "
+          "cannot be read through them; run on the device itself (e.g. GPU) to know it")
+
+
 def batching_info(compiled, device, properties, why_unbatched=None):
     """Batch size and timeout when the compiled model batches; a warning when it fell back.
 
+    ``batching`` is True, False, or None when it cannot be known (then ``unknown`` says
+    why): THROUGHPUT on a GPU under AUTO or MULTI may batch, but neither reports it.
     ``why_unbatched`` is what the model shows about a fallback to batch 1, when known."""
     timeout = devices.read_property(compiled, "AUTO_BATCH_TIMEOUT")
     requested = None
@@ -26,6 +34,9 @@ def batching_info(compiled, device, properties, why_unbatched=None):
     hint = properties.get("PERFORMANCE_HINT", "").upper()
     implicit = ("GPU" in device and hint == "THROUGHPUT"
                 and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
+    if implicit and device.startswith(("AUTO", "MULTI")):
+        return {"batching": None, "batch_size": None, "requested_batch_size": requested,
+                "timeout_ms": None, "unknown": HIDDEN}, None
     asked = device.startswith("BATCH:") or implicit
     # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
     # the network unbatched: the batch of the network it really runs tells the two apart.
@@ -60,6 +71,8 @@ def cache_warning(device, properties, available):
                     and any(d == n or d.split(".")[0] == n for n in listed)]
     if not accelerators or not any(f.endswith(".blob") for f in os.listdir(cache)):
         return None
-    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO loads the cached "
-            f"{accelerators[0]} model at once and skips the CPU start-up phase, so no device "
-            f"switch will show; use --CACHE_DIR= to see it")
+    # a blob's name is a hash that does not say which device wrote it: a CPU blob (the
+    # timeline's defaults write one) changes nothing here, an accelerator's does
+    return (f"CACHE_DIR={cache} holds compiled blobs: AUTO may skip the CPU start-up phase "
+            f"if a {accelerators[0]} blob is among them (it loads that at once), and then no "
+            f"device switch shows; use --CACHE_DIR= to be sure to see it")

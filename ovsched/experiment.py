@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from . import analysis, batching, devices, display, model_inputs, models, outdir
+from . import (analysis, batching, devices, display, labels, model_inputs, models, outdir,
+               switch)
 from .errors import Interrupted, RunError, essential
 from .plots import PLOTS
+from .presets import PRESETS
 from .records import Run, write_csv, write_json
 from .report import Progress, print_table
 from .runner import Runner, device_text
@@ -184,10 +186,30 @@ def compile_stage(p, m, say):
     if info["batching"]:
         say(f"batching: batch size {info['batch_size']}, "
             f"AUTO_BATCH_TIMEOUT {info['timeout_ms']} ms")
-    if warning:
-        p.warnings.append(warning)
-        say(f"warning: {warning}")
+    elif info["batching"] is None:
+        say(f"batching: unknown ({info['unknown']})")
+    for text in [warning, starved_warning(info, nireq), preset_batch_warning(p, info)]:
+        if text:
+            p.warnings.append(text)
+            say(f"warning: {text}")
     return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info)
+
+
+def preset_batch_warning(p, info):
+    """When a preset reproduces batches of a given size and the device chose another."""
+    want = PRESETS.get(p.kind, {}).get(p.preset or "", {}).get("batch_size")
+    if not want or info["batching"] is None or info["batch_size"] == want:
+        return ""
+    got = f"batches of {info['batch_size']}" if info["batching"] else "no batching"
+    return (f"preset {p.preset} reproduces batches of {want}, but {p.device} runs {got}: "
+            f"the figure will differ from the article's")
+
+
+def starved_warning(info, nireq):
+    """Which queue slots can never fill a batch, and the nireq that fixes it ("" if none)."""
+    if not info["batching"]:
+        return ""
+    return labels.starved_slots(nireq, info["batch_size"])[1]
 
 
 def on_own_thread(call):
@@ -318,6 +340,8 @@ def summarize(p, m, c, e):
         "compile_s": c.compile_s,
         "compile_started_s": c.compile_started - runner.t0,
         "queue_created_s": runner.queue_created_s,
+        "queue_created_end_s": runner.queue_created_end_s,
+        "device_readings": runner.device_readings(),
         "submit_thread_priority": runner.priority,
         "batching": c.batching,
         "interrupted": e.interrupted,
@@ -333,31 +357,84 @@ def summarize(p, m, c, e):
     return summary
 
 
+def label_run(run, info):
+    """Columns ``ran``, ``batch``, ``flush`` from the BATCH plugin's rules (labels.py), and
+    ``summary["batches"]``."""
+    s = run.summary
+    done = run.done
+    if not info["batching"]:
+        kind = labels.UNKNOWN if info["batching"] is None else labels.SINGLE
+        run.columns["ran"] = np.where(done, kind, "").astype(object)
+        run.columns["batch"] = np.full(len(run), -1, dtype=int)
+        run.columns["flush"] = np.full(len(run), -1, dtype=int)
+        if kind == labels.UNKNOWN:
+            s["batches"] = {"count": None, "text": f"batching unknown: {info['unknown']}",
+                            "requests_batched": None, "batched_share": None}
+        else:
+            s["batches"] = {"count": 0, "text": "no batches", "requests_batched": 0,
+                            "batched_share": 0.0,
+                            "note": "no batching: the compiled model is not a BATCH one"}
+        return run
+    start = s.get("queue_created_s")
+    if start is not None and s.get("queue_created_end_s") is not None:
+        start = (start, s["queue_created_end_s"])
+    found = labels.label_batches(run["slot"], run["submitted_s"], run["completed_s"],
+                                 batch_size=info["batch_size"], timeout_ms=info["timeout_ms"],
+                                 timer_start_s=start, nireq=s["nireq"])
+    run.columns["ran"] = found.ran
+    run.columns["batch"] = found.batch
+    run.columns["flush"] = found.flush
+    summary = labels.summarize(found, info["batch_size"], info["timeout_ms"])
+    completed = int(done.sum())
+    summary.update(count=summary["batches"], requests_batched=summary["batched"],
+                   batched_share=summary["batched"] / completed if completed else None)
+    s["batches"] = summary
+    return run
+
+
+def place_switch(run):
+    """AUTO's move from its CPU helper to the accelerator as a window (switch.py), and each
+    request's device with the ones in flight inside it named ``switch.DURING``."""
+    s = run.summary
+    window = switch.switch_window(s.get("device_readings"), run["submitted_s"],
+                                  run["completed_s"])
+    if window:
+        inside = switch.during(window, run["submitted_s"], run["completed_s"])
+        window["requests"] = int(inside.sum())
+    s["device_switch_window"] = window
+    return switch.placed(run["device"], window, run["submitted_s"], run["completed_s"])
+
+
 def derive(run, info):
-    """Add batch ids, device switches and statistics to the run and its summary."""
+    """Add batch labels, device switches and statistics to the run and its summary."""
     summary = run.summary
-    if info["batching"]:
-        run.columns["batch"] = analysis.batch_groups(run["completed_s"], info["batch_size"])
-        summary["batches"] = analysis.batch_summary(run["batch"], info["batch_size"],
-                                                    info["timeout_ms"])
-    else:
-        summary["batches"] = {"count": 0, "text": "no batches",
-                              "note": "no batching: the compiled model is not a BATCH one"}
+    label_run(run, info)
+    placed = place_switch(run)
+    window = summary["device_switch_window"]
     switches = analysis.device_switches(run["device"], run["submitted_s"], run["latency_ms"])
     summary["device_switches"] = switches
     summary["device_switch"] = switches[0] if switches else None
     summary["stats"] = analysis.stats(run)
     summary["stats"]["compile_s"] = summary.get("compile_s")
-    devices_seen = [d for d in dict.fromkeys(run["device"].tolist()) if d]
-    if switches:
-        summary["stats"]["per_device"] = {d: analysis.stats(run, run["device"] == d)
+    devices_seen = [d for d in dict.fromkeys(placed.tolist()) if d]
+    if switches or window:
+        summary["stats"]["per_device"] = {d: analysis.stats(run, placed == d)
                                           for d in devices_seen}
         summary["device_note"] = " ; ".join(
             f"switch at request {s['request']}: {s['from']} -> {s['to']}" for s in switches)
+        if window:
+            summary["device_note"] = switch_note(window)
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
                                   f"{', '.join(devices_seen) or '?'} throughout")
     return run
+
+
+def switch_note(window):
+    return (f"AUTO moved from {window['from']} to {window['to']} between "
+            f"{window['start_s']:.3f} s and {window['end_s']:.3f} s: EXECUTION_DEVICES changes "
+            f"only once the CPU helper is released, so the {window['requests']} request(s) in "
+            f"flight then ran on either and are counted as '{switch.DURING}'")
 
 
 # ---------------------------------------------------------------- stage 6: written

@@ -5,12 +5,27 @@ figure that ``pyplot.show`` can open."""
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from . import switch
 
 # Past this many requests the timeline draws an evenly spread sample of the lines and says
 # so on the figure: 100,000 lines are slow to draw and unreadable in one picture anyway.
 TIMELINE_MAX_LINES = 5000
 BATCH_COLOURS = ("#1f77b4", "#ff7f0e")
 UNBATCHED_COLOUR = "#17becf"
+TIMEOUT_COLOUR = "#9467bd"
+UNKNOWN_COLOUR = "0.55"
+SWITCH_SPAN_COLOUR = "#d62728"
+# How each kind of request is drawn on the timeline: colour (None: its batch's), line style,
+# legend text. "" is a saved run without labels: no claim, the original's cyan.
+RAN_STYLE = {
+    "batched": (None, "solid", "batched (one colour per batch, alternating)"),
+    "timeout": (TIMEOUT_COLOUR, (0, (3, 2)), "ran alone after the timeout"),
+    "single": (UNBATCHED_COLOUR, "solid", "not batched"),
+    "unknown": (UNKNOWN_COLOUR, (0, (1, 1.5)), "unknown (see summary notes)"),
+    "": (UNBATCHED_COLOUR, "solid", None),
+}
 PENDING_COLOUR = "#d62728"
 SWITCH_COLOUR = "#d62728"
 DUE_Y = 1.45
@@ -64,16 +79,43 @@ def timeline_sample(n):
     return np.unique(np.linspace(0, n - 1, TIMELINE_MAX_LINES).astype(int))
 
 
+def ran_labels(run):
+    """The ``ran`` column, or for a run saved before it existed: "batched" where a batch
+    id was given, "" (no claim) elsewhere."""
+    if "ran" in run:
+        return np.asarray(run["ran"], dtype=object)
+    return np.where(run["batch"] >= 0, "batched", "").astype(object)
+
+
+def draw_switch_window(ax, summary):
+    """Shade AUTO's switch window on a time axis."""
+    w = summary.get("device_switch_window")
+    if w:
+        ax.axvspan(w["start_s"], w["end_s"], color=SWITCH_SPAN_COLOUR, alpha=0.12, lw=0,
+                   label=f"switching {w['from']} \u2192 {w['to']}: {w.get('requests', '?')} "
+                         f"requests {switch.DURING}, device unknown")
+
+
 def draw_timeline(ax, run, label_batches=True):
-    """One timeline row pair on ``ax``: a line from submit (y=1) to completion (y=0)."""
+    """One timeline row pair on ``ax``: a line from submit (y=1) to completion (y=0),
+    styled by how the request ran (RAN_STYLE); returns the number of requests drawn."""
     sub, comp, batch = run["submitted_s"], run["completed_s"], run["batch"]
+    ran = ran_labels(run)
     shown = timeline_sample(len(run))
     done = run.done[shown]
     d = shown[done]
     segments = np.stack([np.column_stack([sub[d], np.ones(d.size)]),
                          np.column_stack([comp[d], np.zeros(d.size)])], axis=1)
-    colours = [BATCH_COLOURS[b % 2] if b >= 0 else UNBATCHED_COLOUR for b in batch[d]]
-    ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.8))
+    styles = [RAN_STYLE.get(k, RAN_STYLE["unknown"]) for k in ran[d]]
+    colours = [st[0] or BATCH_COLOURS[b % 2] for st, b in zip(styles, batch[d])]
+    ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.8,
+                                     linestyles=[st[1] for st in styles]))
+    for kind in dict.fromkeys(ran[d].tolist()):
+        colour, style, text = RAN_STYLE.get(kind, RAN_STYLE["unknown"])
+        if text:
+            ax.add_line(Line2D([], [], color=colour or BATCH_COLOURS[0], ls=style, lw=1.2,
+                               label=text))
+    draw_switch_window(ax, run.summary)
     ax.scatter(sub[d], np.ones(d.size), label="submitted / completed", **MARKER)
     ax.scatter(comp[d], np.zeros(d.size), **MARKER)
     # Back-pressure gets a row of its own: a grey line from when a request was due (top)
@@ -91,14 +133,15 @@ def draw_timeline(ax, run, label_batches=True):
         ax.scatter(sub[pending], np.ones(pending.size), marker="v", s=30, color=PENDING_COLOUR,
                    label="never completed")
     if label_batches and len(run) <= TIMELINE_MAX_LINES:
-        for b in np.unique(batch[batch >= 0]):
-            members = batch == b
-            if members.sum() > 1:
-                ax.annotate(str(int(members.sum())), (np.nanmax(comp[members]), 0),
-                            xytext=(0, -11), textcoords="offset points", ha="center",
-                            fontsize=7, color="0.25")
-    for switch in run.summary.get("device_switches") or []:
-        ax.axvline(switch["time_s"], color=SWITCH_COLOUR, lw=1)
+        real = (batch >= 0) & (ran == "batched")
+        for b in np.unique(batch[real]):
+            members = real & (batch == b)
+            ax.annotate(str(int(members.sum())), (np.nanmax(comp[members]), 0),
+                        xytext=(0, -11), textcoords="offset points", ha="center",
+                        fontsize=7, color="0.25")
+    if not run.summary.get("device_switch_window"):
+        for found in run.summary.get("device_switches") or []:
+            ax.axvline(found["time_s"], color=SWITCH_COLOUR, lw=1)
     if late.size:
         ax.set_yticks([0, 1, DUE_Y], ["completed", "submitted", "due"])
         ax.set_ylim(-0.35, DUE_Y + 0.3)
@@ -114,7 +157,9 @@ def draw_timeline(ax, run, label_batches=True):
 
 def batch_line(summary):
     batches = summary.get("batches") or {}
-    if not batches.get("count"):
+    if not batches.get("count") and not batches.get("timeout"):
+        if batches.get("count") is None and batches.get("text"):
+            return batches["text"]
         return batches.get("note", "")
     text = batches["text"]
     if batches.get("batch_size"):
@@ -151,10 +196,21 @@ def draw_latency(ax, run, label="latency", colour="#1f77b4", marks=True):
     median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
     if median is not None:
         ax.axhline(median, color="0.4", lw=0.8, ls="--", label=f"median {median:.1f} ms")
-    for switch in run.summary.get("device_switches") or []:
-        ax.axvline(switch["request"], color=SWITCH_COLOUR, lw=1.2)
-        ax.annotate(f"{switch['from']} \u2192 {switch['to']}\nrequest {switch['request']}",
-                    (switch["request"], 1), xycoords=("data", "axes fraction"),
+    window = run.summary.get("device_switch_window")
+    if window:
+        inside = np.flatnonzero(switch.during(window, run["submitted_s"], run["completed_s"]))
+        if inside.size:
+            ax.axvspan(inside[0] - 0.5, inside[-1] + 0.5, color=SWITCH_SPAN_COLOUR, alpha=0.12,
+                       lw=0)
+            ax.scatter(run["request"][inside], run["latency_ms"][inside], s=10,
+                       color=SWITCH_SPAN_COLOUR,
+                       label=f"{switch.DURING} ({window['from']} \u2192 {window['to']}, "
+                             f"{inside.size} requests: device unknown)")
+        return
+    for found in run.summary.get("device_switches") or []:
+        ax.axvline(found["request"], color=SWITCH_COLOUR, lw=1.2)
+        ax.annotate(f"{found['from']} \u2192 {found['to']}\nrequest {found['request']}",
+                    (found["request"], 1), xycoords=("data", "axes fraction"),
                     xytext=(4, -4), textcoords="offset points", va="top", fontsize=8,
                     color=SWITCH_COLOUR)
 

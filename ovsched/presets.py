@@ -38,8 +38,12 @@ PRESETS = {
             "about": "GPU, THROUGHPUT, auto-batching, 200 requests 30 ms apart, 16 in the "
                      "queue: requests complete in groups of 16, out of order",
             "settings": {"device": "GPU", "niter": 200, "interval": 30.0, "nireq": 16},
-            "properties": {"PERFORMANCE_HINT": "THROUGHPUT", "ALLOW_AUTO_BATCHING": "YES"},
-            "remove": ("PERFORMANCE_HINT_NUM_REQUESTS", "AUTO_BATCH_TIMEOUT"),
+            # the hint's request count caps the GPU's implicit batch: without it the batch
+            # is OPTIMAL_BATCH_SIZE, which can exceed 16 and then never fills from 16
+            "properties": {"PERFORMANCE_HINT": "THROUGHPUT", "ALLOW_AUTO_BATCHING": "YES",
+                           "PERFORMANCE_HINT_NUM_REQUESTS": "16"},
+            "remove": ("AUTO_BATCH_TIMEOUT",),
+            "batch_size": 16,
             "no_gpu": CPU_BATCH,
         },
         "1.3.3a": {

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-COLUMNS = ("request", "slot", "device", "batch", "scheduled_s", "submitted_s", "completed_s",
-           "latency_ms", "lateness_ms", "queue_wait_ms", "infer_ms")
-INT_COLUMNS = {"request", "slot", "batch"}
-TEXT_COLUMNS = {"device"}
+COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "scheduled_s",
+           "submitted_s", "completed_s", "latency_ms", "lateness_ms", "queue_wait_ms",
+           "infer_ms")
+INT_COLUMNS = {"request", "slot", "batch", "flush"}
+TEXT_COLUMNS = {"device", "device_done", "ran"}
 # Computed from the times whenever asked, never stored: a saved run and a live one give the
 # same answer, and an edited CSV cannot disagree with itself.
 DERIVED = {

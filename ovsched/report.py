@@ -63,8 +63,12 @@ def print_table(summary, out, say=print):
     for device, d in (s.get("per_device") or {}).items():
         say(f"  on {device}: {d['count']} requests, latency median "
               f"{f(d['latency_ms']['median'])} ms, p99 {f(d['latency_ms']['p99'])} ms")
-    if summary.get("batches", {}).get("count"):
-        say(f"batches: {summary['batches']['text']}")
+    batches = summary.get("batches") or {}
+    if batches.get("count") or batches.get("timeout") or (
+            batches.get("count") is None and batches.get("text")):
+        say(f"batches: {batches['text']}")
+        for note in (batches.get("notes") or [])[:3]:
+            say(f"  {note}")
     if summary.get("device_note"):
         say(summary["device_note"])
     say(f"results: {out}")

@@ -13,26 +13,24 @@ import openvino as ov
 
 from .errors import essential
 from .records import Run
+from .devices import device_text
+from .switch import DeviceLog, normalise
 
-# How often AUTO/MULTI are asked which device runs new requests. AUTO answers at once;
-# a plain CPU model can block for a whole inference, so it is asked only once.
-DEVICE_POLL_S = 0.1
 IDLE_GIVE_UP_S = 1.0
 # A sleep is cut into pieces no longer than this, so that a stop is seen quickly.
 STOP_CHECK_S = 0.05
 
 
-def device_text(value):
-    """EXECUTION_DEVICES as one string: ['GPU.0'] -> 'GPU.0'."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)
+__all__ = ["Runner", "device_text"]
 
 
 class Runner:
     """Submits one request per due time (seconds from the start) into a queue of ``nireq``.
 
-    ``inputs`` maps input index to the array every request sends (zeros when not given)."""
+    ``inputs`` maps input index to the array every request sends (zeros when not given).
+    ``poll_device`` (AUTO/MULTI, where reading it never blocks): read EXECUTION_DEVICES
+    before every submit and after every completion; otherwise ``device_name`` stands for
+    all (a plain device model can block a reading for a whole inference)."""
 
     def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None):
         self.compiled = compiled
@@ -42,16 +40,23 @@ class Runner:
         self.due_s = due_s
         self.paced = bool(due_s.size > 1 and np.any(np.diff(due_s) > 0))
         # Automatic batching starts each worker's timer when the queue creates its requests:
-        # that moment, on the records' clock, places the first timer expiry.
+        # that moment, on the records' clock, places the first timer expiry. The queue is
+        # the first and only creator of infer requests on this compiled model, so slot s
+        # belongs to the batch worker s // batch.
         self.queue_created = time.perf_counter()
         self.queue = ov.AsyncInferQueue(compiled, nireq)
+        self.queue_created_end = time.perf_counter()
         self._fill_inputs(inputs or {})
         self.poll_device = poll_device
         self.run = Run.empty(self.niter)
         self.callback_cpu_s = np.zeros(self.niter)
         self.submit_cpu_s = 0.0
         self.device_code = np.zeros(self.niter, dtype=np.int16)
-        self.device_names = [device_name]
+        self.device_done_code = np.full(self.niter, -1, dtype=np.int16)
+        self.devices = DeviceLog(compiled, self._clock, device_name)
+        self._completion = threading.Event()
+        self._reader = None
+        self._reader_end = threading.Event()
         self.done_order = []  # request ids in completion order; list.append is atomic
         self.n_submitted = 0
         self.errors = []
@@ -77,24 +82,48 @@ class Runner:
             self.run.columns["completed_s"][i] = time.perf_counter() - self.t0
             self.run.columns["infer_ms"][i] = request.latency
             self.done_order.append(i)
+            if self.poll_device:
+                self._completion.set()  # the device reader stamps it, off this thread
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
             self._fail(f"completion callback of request {i}: {type(e).__name__}: {e}")
         self.callback_cpu_s[i] = time.thread_time() - cpu0
 
+    @property
+    def device_names(self):
+        return self.devices.names
+
+    def _clock(self):
+        return time.perf_counter() - self.t0
+
     def start(self):
         self.t0 = time.perf_counter()
+        if self.poll_device:
+            self._reader = threading.Thread(target=self._read_completions,
+                                            name="device reader", daemon=True)
+            self._reader.start()
         self._thread.start()
+
+    def _read_completions(self):
+        """Read EXECUTION_DEVICES after completions and stamp the requests completed since
+        the last reading: not on OpenVINO's callback thread, which must return quickly."""
+        seen = 0
+        while True:
+            ending = self._reader_end.is_set()
+            self._completion.wait(STOP_CHECK_S)
+            self._completion.clear()
+            n = len(self.done_order)
+            if n > seen:
+                code = self.devices.read()
+                for i in self.done_order[seen:n]:
+                    self.device_done_code[i] = code
+                seen = n
+            elif ending:
+                return
 
     def request_stop(self, reason):
         if not self.stop.is_set():
             self.stop_reason = reason
             self.stop.set()
-
-    def _poll_device(self):
-        name = device_text(self.compiled.get_property("EXECUTION_DEVICES"))
-        if name not in self.device_names:
-            self.device_names.append(name)
-        return self.device_names.index(name)
 
     def _favour_this_thread(self):
         """Let the submit thread run first when it wakes, where the system allows it.
@@ -138,14 +167,9 @@ class Runner:
 
     def _submit_loop(self):
         c = self.run.columns
-        code = self._poll_device() if self.poll_device else 0
-        last_poll = time.perf_counter()
         for i in range(self.niter):
             due = float(self.due_s[i])
             c["scheduled_s"][i] = due
-            if self.poll_device and time.perf_counter() - last_poll >= DEVICE_POLL_S:
-                code = self._poll_device()
-                last_poll = time.perf_counter()
             if not self._sleep_until(due):
                 break
             full = self.n_submitted - len(self.done_order) >= self.nireq
@@ -153,6 +177,9 @@ class Runner:
             slot = self.queue.get_idle_request_id()  # blocks while every slot is busy
             if self.stop.is_set():
                 break
+            # read before the submit stamp: a reading of the accelerator then proves the
+            # request went to it (AUTO had released its helper already)
+            code = self.devices.read() if self.poll_device else 0
             now = time.perf_counter()
             # only a full queue makes this call wait for a slot; otherwise any time in it
             # is the interpreter's, not back-pressure
@@ -215,15 +242,35 @@ class Runner:
             self.queue.wait_all()
         except Exception as e:  # a failed inference is re-raised here
             self._fail(f"inference failed: {essential(e)}")
+        if self._reader is not None:
+            self._reader_end.set()
+            self._completion.set()
+            self._reader.join()
         return True
 
     @property
     def queue_created_s(self):
-        """When the queue made its requests, on the records' clock (before 0)."""
+        """When the queue began making its requests, on the records' clock (before 0)."""
         return self.queue_created - self.t0 if self.t0 is not None else None
 
+    @property
+    def queue_created_end_s(self):
+        """When the queue had made its requests, on the records' clock."""
+        return self.queue_created_end - self.t0 if self.t0 is not None else None
+
+    def device_readings(self):
+        """EXECUTION_DEVICES as read during the run (AUTO/MULTI), for the summary."""
+        return self.devices.summary() if self.poll_device else None
+
     def to_run(self, summary=None):
-        """The records of every submitted request, as a Run."""
+        """The records of every submitted request, as a Run: ``device`` read at the submit,
+        ``device_done`` after the completion ("" if none), AUTO's ``(CPU)`` named CPU."""
         n = self.n_submitted
-        devices = np.asarray(self.device_names, dtype=object)[self.device_code[:n]]
-        return self.run.head(n, summary or {}, device=devices)
+        names = np.asarray([normalise(d) for d in self.device_names] + [""], dtype=object)
+        devices = names[self.device_code[:n]]
+        done = self.device_done_code[:n].copy()
+        completed = ~np.isnan(self.run.columns["completed_s"][:n])
+        if not self.poll_device:  # one device throughout: its completions ran there too
+            done[completed] = 0
+        done[~completed] = -1
+        return self.run.head(n, summary or {}, device=devices, device_done=names[done])

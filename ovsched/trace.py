@@ -1,13 +1,18 @@
 """A Chrome trace-event file of a run (``trace.json``), for Perfetto or chrome://tracing.
 
 One complete event per request on a track per queue slot, the wait for a free slot on a
-track of its own, batch completions and device switches as instant events.
+track of its own; each batched inference as an instant on a "batches" track (at its last
+completion), each timeout flush on a "timeout flushes" track (at its first completion: the
+timer expired before, after the flush's last submit); AUTO's switch window as a slice and
+device switches as instant events.
 """
 
 
 PID = 1
 SCHEDULE_TID = 0  # the submit loop: time a request spent waiting for a free slot
 BATCH_TID = 9999  # batch completions
+FLUSH_TID = 9998  # timeout flushes
+SWITCH_TID = 9997  # AUTO's switch window
 
 
 def _us(seconds):
@@ -23,7 +28,9 @@ def trace_events(run):
               {"name": "thread_name", "ph": "M", "pid": PID, "tid": SCHEDULE_TID,
                "args": {"name": "waiting for a free slot"}},
               {"name": "thread_name", "ph": "M", "pid": PID, "tid": BATCH_TID,
-               "args": {"name": "batches"}}]
+               "args": {"name": "batches"}},
+              {"name": "thread_name", "ph": "M", "pid": PID, "tid": FLUSH_TID,
+               "args": {"name": "timeout flushes"}}]
     for slot in sorted({int(s) for s in run["slot"] if s >= 0}):
         events.append({"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
                        "args": {"name": f"queue slot {slot}"}})
@@ -33,6 +40,8 @@ def trace_events(run):
     done_us = [None if t != t else round(t * 1e6, 1) for t in run["completed_s"].tolist()]
     slots = run["slot"].tolist()
     batches = run["batch"].tolist()
+    ran = run["ran"].tolist() if "ran" in run else [""] * len(run)
+    flushes = run["flush"].tolist() if "flush" in run else [-1] * len(run)
     devices = run["device"].tolist()
     latency = [round(v, 3) for v in run["latency_ms"].tolist()]
     lateness = [round(v, 3) for v in run["lateness_ms"].tolist()]
@@ -49,21 +58,51 @@ def trace_events(run):
         events.append({
             "name": f"request {i}", "cat": "request", "ph": "X", "ts": sub,
             "dur": max(round(end - sub, 1), 0.0), "pid": PID, "tid": slots[i] + 1,
-            "args": {"request": i, "batch": batches[i], "device": devices[i],
-                     "latency_ms": latency[i], "lateness_ms": lateness[i]}})
-    members = {}
-    for i, b in enumerate(batches):
-        if b >= 0:
-            members.setdefault(b, []).append(i)
-    for b, ids in sorted(members.items()):
-        events.append({"name": f"batch {b} of {len(ids)}", "cat": "batch", "ph": "i",
-                       "s": "t", "ts": max(done_us[i] for i in ids), "pid": PID,
-                       "tid": BATCH_TID, "args": {"requests": ids}})
+            "args": {"request": i, "ran": ran[i], "batch": batches[i], "flush": flushes[i],
+                     "device": devices[i], "latency_ms": latency[i],
+                     "lateness_ms": lateness[i]}})
+    events += group_events(batches, ran, "batched", sub_us, done_us, slots)
+    events += group_events(flushes, ran, "timeout", sub_us, done_us, slots)
+    events += window_events(summary.get("device_switch_window"))
     for switch in summary.get("device_switches") or []:
         events.append({"name": f"device switch {switch['from']} -> {switch['to']}",
                        "cat": "device", "ph": "i", "s": "g", "ts": _us(switch["time_s"]),
                        "pid": PID, "tid": 0, "args": switch})
     return events
+
+
+def group_events(ids, ran, kind, sub_us, done_us, slots):
+    """One instant per batch (``kind`` "batched") or per timeout flush ("timeout")."""
+    members = {}
+    for i, g in enumerate(ids):
+        if g >= 0 and ran[i] in (kind, ""):  # "": saved before labels, batch ids only
+            members.setdefault(g, []).append(i)
+    events = []
+    for g, req in sorted(members.items()):
+        args = {"requests": req, "slots": [slots[i] for i in req],
+                "last_submit_us": max(sub_us[i] for i in req)}
+        if kind == "batched":
+            events.append({"name": f"batch {g} of {len(req)}", "cat": "batch", "ph": "i",
+                           "s": "t", "ts": max(done_us[i] for i in req), "pid": PID,
+                           "tid": BATCH_TID, "args": args})
+        else:
+            events.append({"name": f"flush {g}: {len(req)} ran alone after the timeout",
+                           "cat": "flush", "ph": "i", "s": "t",
+                           "ts": min(done_us[i] for i in req), "pid": PID, "tid": FLUSH_TID,
+                           "args": args})
+    return events
+
+
+def window_events(window):
+    if not window:
+        return []
+    return [{"name": "thread_name", "ph": "M", "pid": PID, "tid": SWITCH_TID,
+             "args": {"name": "AUTO switch"}},
+            {"name": f"switching {window['from']} -> {window['to']} (device unknown)",
+             "cat": "device", "ph": "X", "ts": max(_us(window["start_s"]), 0.0),
+             "dur": max(_us(window["end_s"]) - max(_us(window["start_s"]), 0.0), 0.0),
+             "pid": PID,
+             "tid": SWITCH_TID, "args": window}]
 
 
 def trace(run):

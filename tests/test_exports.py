@@ -26,11 +26,42 @@ def timeout_run(tmp_path_factory, tiny_model):
 def test_timeout_flushes_batches_of_one(timeout_run):
     summary = read_summary(timeout_run)
     assert summary["batching"]["timeout_ms"] == 100
-    assert summary["batches"]["sizes"] == {"1": 8}
-    assert summary["batches"]["cut_short"] == 8
-    assert summary["batches"]["text"] == "8 batches of 1 (timeout)"
+    # the plugin never runs a partial batch: each request ran alone when the timer expired
+    assert summary["batches"]["text"] == \
+        "0 batches of 4; 8 requests ran unbatched after the 100 ms timeout (8 flushes)"
+    assert summary["batches"]["count"] == 0 and summary["batches"]["flushes"] == 8
+    assert summary["batches"]["requests_batched"] == 0
+    assert summary["batches"]["batched_share"] == 0.0
+    rows = read_records(timeout_run)
+    assert [r["ran"] for r in rows] == ["timeout"] * 8
+    assert sorted(int(r["flush"]) for r in rows) == list(range(8))
+    assert {r["batch"] for r in rows} == {"-1"}
     # each waited for the timer, never much longer: bounded by about the timeout
     assert summary["stats"]["latency_ms"]["max"] < 100 + 60
+
+
+def test_saved_labels_read_back_as_written(timeout_run, tmp_path):
+    from ovsched.records import write_csv
+    run = read_run(timeout_run)
+    assert run["ran"].tolist() == ["timeout"] * 8
+    assert run["flush"].dtype.kind == "i" and run["batch"].dtype.kind == "i"
+    assert run["device_done"].tolist() == run["device"].tolist() == ["CPU"] * 8
+    (tmp_path / "again").mkdir()
+    write_csv(run, tmp_path / "again" / "records.csv")
+    names = ("slot", "device", "device_done", "ran", "batch", "flush")
+    again = read_records(tmp_path / "again")
+    assert [[r[k] for k in names] for r in again] == \
+        [[r[k] for k in names] for r in read_records(timeout_run)]
+
+
+def test_the_1_3_2_preset_caps_a_gpu_batch_at_16():
+    from ovsched.presets import PRESETS
+    from ovsched.settings import apply_preset
+    settings, props = {"device": "CPU"}, {"PERFORMANCE_HINT_NUM_REQUESTS": "4"}
+    apply_preset("1.3.2", PRESETS["timeline"], settings, props, has_gpu=lambda: True)
+    assert settings["device"] == "GPU" and settings["nireq"] == 16
+    assert props["PERFORMANCE_HINT_NUM_REQUESTS"] == "16"
+    assert PRESETS["timeline"]["1.3.2"]["batch_size"] == 16
 
 
 def test_cpu_throughput_has_no_batches(tmp_path, tiny_model):
@@ -39,8 +70,9 @@ def test_cpu_throughput_has_no_batches(tmp_path, tiny_model):
                    cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     summary = read_summary(tmp_path / "o")
-    assert summary["batches"]["count"] == 0
-    assert {r["batch"] for r in read_records(tmp_path / "o")} == {"-1"}
+    assert summary["batches"]["count"] == 0 and summary["batches"]["batched_share"] == 0.0
+    rows = read_records(tmp_path / "o")
+    assert {r["batch"] for r in rows} == {"-1"} and {r["ran"] for r in rows} == {"single"}
 
 
 def test_fixed_batch_model_warns_that_batching_fell_back(tmp_path):
@@ -88,7 +120,14 @@ def test_trace_has_the_trace_event_format(timeout_run):
         assert e["ts"] == pytest.approx(float(r["submitted_s"]) * 1e6, abs=2)
         assert e["dur"] == pytest.approx(float(r["latency_ms"]) * 1e3, abs=3)
         assert e["tid"] == int(r["slot"]) + 1
-    assert len([e for e in events if e.get("cat") == "batch"]) == 8
+    assert len([e for e in events if e.get("cat") == "batch"]) == 0
+    flushes = [e for e in events if e.get("cat") == "flush"]
+    assert sorted(e["args"]["requests"] for e in flushes) == [[i] for i in range(8)]
+    tracks = {e["args"]["name"]: e["tid"] for e in events if e["ph"] == "M" and e["tid"]}
+    assert {e["tid"] for e in flushes} == {tracks["timeout flushes"]}
+    for e in flushes:
+        (i,) = e["args"]["requests"]
+        assert e["ts"] == pytest.approx(float(rows[i]["completed_s"]) * 1e6, abs=2)
 
 
 def test_replot_without_openvino_reproduces_the_figure_data(timeout_run, tmp_path):
@@ -107,7 +146,15 @@ def test_replot_without_openvino_reproduces_the_figure_data(timeout_run, tmp_pat
     expected = sorted((float(r["submitted_s"]), float(r["completed_s"])) for r in rows)
     drawn = sorted((s[0][0], s[1][0]) for s in segments)
     assert np.allclose(drawn, expected)
-    assert "8 batches of 1 (timeout)" in fig.axes[0].get_title()
+    assert "8 requests ran unbatched after the 100 ms timeout" in fig.axes[0].get_title()
+    # drawn as timeout-run requests (dashed, their own colour), with a legend, no counts
+    from ovsched.plots import RAN_STYLE, TIMEOUT_COLOUR
+    from matplotlib.colors import to_rgba
+    lines = fig.axes[0].collections[0]
+    assert {tuple(c) for c in lines.get_colors()} == {to_rgba(TIMEOUT_COLOUR)}
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert RAN_STYLE["timeout"][2] in legend and RAN_STYLE["batched"][2] not in legend
+    assert not fig.axes[0].texts
 
 
 def test_compare_overlays_runs_with_labels_from_their_settings(tmp_path, tiny_model):

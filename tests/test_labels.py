@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import TIMELINE, read_records, run_script
+from conftest import TIMELINE, read_records, read_summary, run_script
 
 from ovsched.labels import label_batches, starved_slots, summarize
 
@@ -341,11 +341,16 @@ def test_a_real_run_is_labelled_exactly_or_unknown(tmp_path, tiny_model, interva
     rows = read_records(out)
     column = {k: np.array([float(r[k]) if r[k] else nan for r in rows])
               for k in ("slot", "submitted_s", "completed_s")}
-    # the queue's creation is not recorded: only that it came before the first submit
+    # the labels the run wrote come from the queue's recorded creation; with only "some
+    # time before the first submit" the rules must give no other answer
     labels = label_batches(column["slot"].astype(int), column["submitted_s"],
                            column["completed_s"], batch_size=4, timeout_ms=timeout_ms,
                            timer_start_s=None, nireq=8)
-    ran = labels.ran.tolist()
+    summary = read_summary(out)
+    assert summary["queue_created_s"] <= summary["queue_created_end_s"] < 0
+    written = [r["ran"] for r in rows]
+    assert all(w == r or "unknown" in (w, r) for w, r in zip(written, labels.ran.tolist()))
+    ran = written
     assert set(ran) <= {expected, "unknown"}
     if expected == "batched":
         # a back-to-back burst of 8 on two idle workers, timer 10 s: two full batches

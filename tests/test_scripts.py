@@ -56,6 +56,12 @@ def test_batch_cpu_4_completes_in_groups_of_4(tmp_path, tiny_model):
     assert bursts == [4] * 6
     assert Counter(Counter(int(r["batch"]) for r in rows).values()) == {4: 6}
     assert summary["batches"]["text"] == "6 batches of 4"
+    assert {r["ran"] for r in rows} == {"batched"} and {r["flush"] for r in rows} == {"-1"}
+    assert summary["batches"]["requests_batched"] == 24
+    assert summary["batches"]["batched_share"] == 1.0
+    for b in range(6):  # one batch, one worker: the slots s // 4 of its requests agree
+        assert len({int(r["slot"]) // 4 for r in rows if r["batch"] == str(b)}) == 1
+    assert "can never fill a batch" not in p.stdout  # 8 = two full workers
     assert (out / "timeline.png").stat().st_size > 10_000
     assert "queue of 8 requests" in p.stdout
     assert "OPTIMAL_NUMBER_OF_INFER_REQUESTS 4" in p.stdout
@@ -140,3 +146,23 @@ def test_help_lists_settings_defaults_and_devices(tmp_path):
         assert key in p.stdout
     assert "requests to submit" in p.stdout  # the comment beside the setting
     assert "Devices on this machine: CPU" in p.stdout
+
+
+def test_starved_slots_are_warned_and_run_alone_after_the_timer(tmp_path, tiny_model):
+    out = tmp_path / "starved"
+    p = run_script(TIMELINE, f"--model={tiny_model}", "--device=BATCH:CPU(4)", "--niter=24",
+                   "--interval=10", "--nireq=6", "--AUTO_BATCH_TIMEOUT=200", "--CACHE_DIR=",
+                   f"--out={out}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "warning: slots 4-5 can never fill a batch of 4" in p.stdout
+    assert "use nireq=8" in p.stdout
+    summary = read_summary(out)
+    assert any("slots 4-5" in w for w in summary["warnings"])
+    rows = read_records(out)
+    for r in rows:
+        # worker 1 holds slots 4-5 only: its requests can only ever run alone
+        if int(r["slot"]) >= 4:
+            assert r["ran"] in ("timeout", "unknown") and r["batch"] == "-1"
+        else:
+            assert r["ran"] in ("batched", "unknown") and r["flush"] == "-1"
+    assert summary["batches"]["timeout"] == sum(r["ran"] == "timeout" for r in rows) > 0

@@ -1,0 +1,143 @@
+"""Where AUTO moved from its CPU helper to the accelerator, placed only as exactly as the
+readings of ``EXECUTION_DEVICES`` allow.
+
+How AUTO reports it (OpenVINO ``src/plugins/auto/src/auto_schedule.cpp`` and
+``auto_compiled_model.cpp``): while the accelerator compiles, a CPU "helper" runs the
+requests and ``EXECUTION_DEVICES`` reads ``(CPU)``. Once the accelerator is ready, new
+requests go to it at once, but the property keeps reading ``(CPU)`` until AUTO has waited
+for every helper request to finish and released the helper. So:
+
+- a reading of the accelerator means the helper was gone then: a request submitted after
+  it runs on the accelerator;
+- the last ``(CPU)`` reading says the helper still existed, not that new requests still
+  went to it: they may have moved up to one drain of the helper earlier;
+- the helper is released as soon as it is idle once the accelerator is ready, so at any
+  moment with no request in flight either the accelerator was not ready yet or the
+  helper is released right after. The switch therefore came after the last such idle
+  moment that precedes the last ``(CPU)`` reading (by more than the release's lag).
+
+Requests whose time in flight overlaps that window are "during the switch": the records
+cannot tell which device ran them.
+"""
+
+import threading
+
+import numpy as np
+
+from .devices import device_text
+
+HELPER = "(CPU)"  # how AUTO names its CPU helper in EXECUTION_DEVICES
+DURING = "during the switch"
+# How long AUTO's release of an idle helper may lag: its thread has to be scheduled.
+RELEASE_LAG_S = 0.02
+
+
+def normalise(name):
+    """The device a reading names: AUTO's helper ``(CPU)`` is the CPU."""
+    return "CPU" if name == HELPER else name
+
+
+class DeviceLog:
+    """Readings of a compiled model's ``EXECUTION_DEVICES`` from several threads.
+
+    ``clock()`` gives seconds on the records' clock. Each reading returns a code into
+    ``names`` (raw names, as OpenVINO gave them); ``runs`` keeps consecutive equal readings
+    as [code, first_s, last_s, count]. The property is read under a lock, so the order of
+    the readings is the order of their times."""
+
+    def __init__(self, compiled, clock, first_name=None):
+        self.compiled = compiled
+        self.clock = clock
+        self.names = [] if first_name is None else [first_name]
+        self.runs = []
+        self._lock = threading.Lock()
+
+    def code_of(self, name):
+        if name not in self.names:
+            self.names.append(name)
+        return self.names.index(name)
+
+    def read(self):
+        """Read the property now; return the reading's code."""
+        with self._lock:
+            name = device_text(self.compiled.get_property("EXECUTION_DEVICES"))
+            t = self.clock()
+            code = self.code_of(name)
+            if self.runs and self.runs[-1][0] == code:
+                run = self.runs[-1]
+                run[2] = t
+                run[3] += 1
+            else:
+                self.runs.append([code, t, t, 1])
+        return code
+
+    def summary(self):
+        """The runs of equal readings, for summary.json."""
+        return [{"device": self.names[c], "first_s": a, "last_s": b, "readings": n}
+                for c, a, b, n in self.runs]
+
+
+def last_idle_s(submitted_s, completed_s, before_s):
+    """The latest moment no later than ``before_s`` with no request in flight.
+
+    A request is in flight from its submit until its completion (forever if it never
+    completed); before the first submit nothing is."""
+    sub = np.asarray(submitted_s, dtype=float)
+    done = np.asarray(completed_s, dtype=float)
+    keep = ~np.isnan(sub) & (sub <= before_s)
+    sub, done = sub[keep], np.where(np.isnan(done[keep]), np.inf, done[keep])
+    if not sub.size:
+        return before_s
+    order = np.argsort(sub, kind="stable")
+    sub, done = sub[order], done[order]
+    # the busy stretch containing ``before_s`` starts at the last submit made when every
+    # earlier request had already completed
+    reach = np.maximum.accumulate(done)
+    if reach[-1] <= before_s:
+        return before_s
+    starts = np.flatnonzero(np.concatenate([[True], sub[1:] >= reach[:-1]]))
+    return float(sub[starts[-1]])
+
+
+def switch_window(readings, submitted_s, completed_s, lag_s=RELEASE_LAG_S):
+    """The window holding AUTO's move from its helper to an accelerator, or None.
+
+    ``readings``: ``DeviceLog.summary()`` (time order). The window ends at the first
+    reading of the accelerator and starts at the last idle moment before the last helper
+    reading (see the module docstring)."""
+    readings = list(readings or [])
+    helper_seen = None
+    for k, r in enumerate(readings):
+        if r["device"] == HELPER:
+            helper_seen = k
+        elif helper_seen is not None:
+            last_helper_s = readings[helper_seen]["last_s"]
+            first_s = r["first_s"]
+            start_s = last_idle_s(submitted_s, completed_s, last_helper_s - lag_s)
+            return {"start_s": start_s, "end_s": first_s, "from": normalise(HELPER),
+                    "to": r["device"], "last_helper_reading_s": last_helper_s,
+                    "first_reading_s": first_s}
+    return None
+
+
+def _us(seconds):
+    # records.csv keeps microseconds: compared in whole microseconds, a saved run gives
+    # the same answer as the live one (rounding keeps every <= between two times)
+    return np.round(np.asarray(seconds, dtype=float) * 1e6)
+
+
+def during(window, submitted_s, completed_s):
+    """Mask of the requests in flight at some time inside ``window``."""
+    sub = _us(submitted_s)
+    done = _us(completed_s)
+    if not window:
+        return np.zeros(sub.shape, dtype=bool)
+    done = np.where(np.isnan(done), np.inf, done)
+    return (sub < _us(window["end_s"])) & (done > _us(window["start_s"]))
+
+
+def placed(devices, window, submitted_s, completed_s):
+    """Each request's device, or DURING where the window leaves it undecided."""
+    devices = np.asarray(devices, dtype=object).copy()
+    devices[during(window, submitted_s, completed_s)] = DURING
+    return devices
