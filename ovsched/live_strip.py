@@ -12,9 +12,12 @@ FRAME_GREY, TEXT_GREY = (70, 70, 70), (150, 150, 150)
 # BGR, away from the requests' own colours so that a glance (or a test) tells them apart
 COLOURS = {"cpu": (0, 140, 255), "process": (200, 110, 200)}
 GPU_COLOUR, NPU_COLOUR = (230, 130, 60), (180, 180, 250)
-# The strip is drawn from these sources; each core and the memory are left to the figure.
-SHOWN = ("cpu", "process", "gpu.", "npu")
+# Each core and the memory are left to the saved figure: the live strip stays legible.
 TEXT_H = 16  # rows above the 100 % line for the newest values
+
+
+def shown(source):
+    return source in ("cpu", "process") or source.startswith(("gpu.", "npu"))
 
 
 def colour(source):
@@ -62,7 +65,7 @@ class LiveStrip:
             self.draw(new, to_x)
 
     def draw(self, columns, to_x):
-        keep = [k for k, s in enumerate(columns["source"]) if s.startswith(SHOWN)]
+        keep = [k for k, s in enumerate(columns["source"]) if shown(s)]
         if not keep:
             return
         times = np.asarray([columns["time_s"][k] for k in keep])

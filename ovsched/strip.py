@@ -113,8 +113,8 @@ def draw_strip(ax, run, to_x=None):
         drawn.append(source)
     if "rss_mb" in all_series:
         mb = all_series["rss_mb"][1]
-        ax.text(0.995, 0.96, f"process memory {mb.min():.0f}\u2013{mb.max():.0f} MB",
-                transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.35")
+        ax.text(1.006, 0.0, f"process memory\n{mb.min():.0f}\u2013{mb.max():.0f} MB",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=7, color="0.35")
     ax.set_ylim(0, 108)
     ax.set_yticks([0, 50, 100])
     ax.set_ylabel("busy %", fontsize=8)
