@@ -93,6 +93,10 @@ def run_command(args):
     path = free_name(args.out)
     plot_compare(runs, names).savefig(path, dpi=110)
     print(f"figure: {path}")
+    from .machines import machines_text
+    machines = machines_text(runs, names)
+    if machines:
+        print("measured on different machines:\n  " + "\n  ".join(machines))
     show_or_say(path, args.show, lambda figure: plot_compare(runs, names, figure=figure))
     return EXIT_OK
 

@@ -35,6 +35,9 @@ from .report import Progress, print_table
 from .runner import Runner, device_text
 from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from .trace import trace
+from .utilization import machine_info, write_csv as write_utilization_csv
+from .utilization.session import start_sampler as start_utilization_sampler
+from .utilization.session import stop_sampler, summary_block
 
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
 KINDS = tuple(FIGURE_NAMES)
@@ -242,6 +245,7 @@ class Execution:
     started_at: str
     view: object = None
     own_cpu: dict = field(default_factory=dict)
+    sampler: object = None  # utilization.Sampler, stopped; None when util_ms is 0
 
     @property
     def interrupted(self):
@@ -266,9 +270,11 @@ def open_view(p, say):
     return live.make_view(p.kind, p.settings, p.device)
 
 
-def execute(p, m, c, interrupt, say):
+def execute(p, m, c, interrupt, say, sampler=None):
     """Submit every request on its schedule and wait until each one has ended."""
     view = open_view(p, say)
+    if view is not None and sampler is not None:
+        view.attach_utilization(sampler)
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, due_times_s(p.settings), poll, c.execution_devices,
                     inputs=model_inputs.inputs_by_index(m.model, m.data))
@@ -278,14 +284,21 @@ def execute(p, m, c, interrupt, say):
         f"(about {expected:.1f} s)", flush=True)
     started_at = datetime.datetime.now().isoformat(timespec="seconds")
     runner.start()
+    if sampler is not None:
+        sampler.set_origin(runner.t0)
     progress = Progress(expected) if say is not _quiet else None
+    if progress and sampler is not None:
+        progress.utilization = sampler.latest
     view_cpu = wait_for(runner, view, interrupt, progress)
+    stop_sampler(sampler, say)
     own_cpu = {"submit_s": runner.submit_cpu_s,
                "callback_s": float(runner.callback_cpu_s[:runner.n_submitted].sum()),
                "live_view_s": view_cpu if view is not None else None,
                "requests": runner.n_submitted,
-               "wall_s": time.perf_counter() - runner.t0}
-    return Execution(runner, started_at, view, own_cpu)
+               "wall_s": time.perf_counter() - runner.t0,
+               "sampler_s": sampler.cpu_s if sampler is not None else None,
+               "sampler_wall_s": sampler.wall_s if sampler is not None else None}
+    return Execution(runner, started_at, view, own_cpu, sampler)
 
 
 def wait_for(runner, view, interrupt, progress):
@@ -455,9 +468,11 @@ class Result:
 
 
 def write(p, run, say):
-    """Save records, summary, trace and figure into the run's folder."""
+    """Save records, summary, samples, trace and figure into the run's folder."""
     out = outdir.make_out(p.out_target, p.out_default, say)
     write_csv(run, os.path.join(out, "records.csv"))
+    if run.utilization is not None:
+        write_utilization_csv(run.utilization, os.path.join(out, "utilization.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
     write_json(trace(run), os.path.join(out, "trace.json"), compact=True)
     figure_path = os.path.join(out, FIGURE_NAMES[p.kind])
@@ -494,6 +509,30 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
     interrupt = interrupt or NoInterrupt()
     script = script or f"{kind}.py"
     p = plan(settings, properties, kind, script, **plan_extra)
+    sampler = start_sampler(p, say)
+    try:
+        return _stages(p, sampler, say, interrupt)
+    finally:
+        stop_sampler(sampler)  # on every path: a usage or run error, Ctrl+C
+
+
+def start_sampler(p, say):
+    """The utilization sampler, started before the model is read so that reading and
+    compiling show in its samples; None when ``util_ms`` is 0."""
+    return start_utilization_sampler(p.settings["util_ms"], say)
+
+
+def add_utilization(run, e, machine):
+    """The sampler's samples on the run; its block and the machine in the summary."""
+    if e.sampler is not None:
+        run.utilization = e.sampler.samples()
+    run.summary["utilization"] = summary_block(e.sampler, run.summary["settings"]["util_ms"])
+    run.summary["machine"] = machine
+    return run
+
+
+def _stages(p, sampler, say, interrupt):
+    machine = machine_info(core())  # before the run loads the machine: its load average
     say(f"OpenVINO {ov.get_version()}")
     if p.preset:
         say(f"preset {p.preset}: {p.preset_about}")
@@ -507,8 +546,9 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
     c = compile_stage(p, m, say)
     if interrupt.pending:
         raise Interrupted("interrupted before the first request: nothing written")
-    e = execute(p, m, c, interrupt, say)
-    run = derive(e.runner.to_run(summarize(p, m, c, e)), c.batching)
+    e = execute(p, m, c, interrupt, say, sampler)
+    run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
+                 c.batching)
     out, figure_path, figure = write(p, run, say)
     say_ending(run, out, say)
     if e.runner.errors:

@@ -18,6 +18,7 @@ GREEN, CYAN, RED, GREY, WHITE, YELLOW = ((0, 255, 0), (255, 255, 0), (60, 60, 25
                                          (110, 110, 110), (235, 235, 235), (0, 215, 255))
 DEVICE_COLOURS = ((255, 200, 80), (80, 160, 255), (120, 230, 120), (230, 120, 230))
 STATS_EVERY_S = 0.5
+STRIP_H, STRIP_GAP = 70, 20  # the utilization strip's height and the room around it
 
 
 def _triangle(img, x, y, colour, size=5, filled=False):
@@ -33,6 +34,7 @@ class View:
 
     title = "Inference"
     size = (1000, 400)
+    strip = None  # a LiveStrip once attach_utilization was called
 
     def __init__(self, settings, device):
         self.settings = settings
@@ -84,11 +86,29 @@ class View:
         self.draw_new(runner)
         frame = self.canvas.copy()
         self.overlay(frame, runner)
+        self.draw_utilization(frame, runner)
         cv2.imshow(self.name, frame)
         return self.keys()
 
     def prepare(self, runner):
         pass
+
+    def attach_utilization(self, sampler):
+        """Grow the window by a utilization strip below the requests, fed by ``sampler``."""
+        from .live_strip import LiveStrip
+        self.strip_top = self.make_room(STRIP_H + STRIP_GAP)
+        w, h = self.size
+        self.canvas = np.zeros((h, w, 3), np.uint8)
+        self.strip = LiveStrip(sampler, w, STRIP_H, self.left, self.right)
+        self.redraw_base(None)
+
+    def draw_utilization(self, frame, runner):
+        """The strip, with the samples that arrived since the last frame, into ``frame``."""
+        if self.strip is None or runner.t0 is None:
+            return
+        to_x, scale = self.strip_x(runner)
+        self.strip.update(to_x, scale)
+        self.strip.paste(frame, self.strip_top)
 
     def end_live(self):
         """The run is over: let the window take its last events before it changes."""
@@ -149,6 +169,17 @@ class TimelineView(View):
         cv2.putText(self.canvas, "submitted", (self.left, self.top - 12), FONT, 0.35, GREY, 1)
         cv2.putText(self.canvas, "completed", (self.left, self.bottom + 22), FONT, 0.35, GREY, 1)
 
+    def make_room(self, extra):
+        """Taller by ``extra`` pixels; the time ticks move below the strip. Its top row."""
+        w, h = self.size
+        self.size = (w, h + extra)
+        return h - STRIP_GAP
+
+    def strip_x(self, runner):
+        w = self.size[0] - self.left - self.right
+        span_s = self.span_s
+        return (lambda t: self.left + w * np.asarray(t) / span_s), span_s
+
     def prepare(self, runner):
         now = time.perf_counter() - runner.t0
         if now > self.span_s:  # a run that overruns its plan is rescaled to fit
@@ -192,6 +223,23 @@ class LatencyView(View):
     def x(self, i):
         w = self.size[0] - self.left - self.right
         return int(self.left + w * i / max(self.settings["niter"] - 1, 1))
+
+    def make_room(self, extra):
+        """Taller by ``extra`` pixels below the graph, which keeps its size. Its top row."""
+        w, h = self.size
+        top = h - self.bottom + STRIP_GAP // 2
+        self.size = (w, h + extra)
+        self.bottom += extra
+        return top
+
+    def strip_x(self, runner):
+        """Seconds to x through the submit times, as the saved figure places them."""
+        from .strip import time_to_request
+        w = self.size[0] - self.left - self.right
+        per = w / max(self.settings["niter"] - 1, 1)
+        sub = runner.run.columns["submitted_s"][:runner.n_submitted]
+        interval = self.settings["interval"]
+        return (lambda t: self.left + per * time_to_request(t, sub, interval)), None
 
     def y(self, ms):
         h = self.size[1] - self.top - self.bottom

@@ -9,6 +9,9 @@ from matplotlib.lines import Line2D
 
 from . import switch
 
+from . import strip
+from .machines import machines_text
+
 # Past this many requests the timeline draws an evenly spread sample of the lines and says
 # so on the figure: 100,000 lines are slow to draw and unreadable in one picture anyway.
 TIMELINE_MAX_LINES = 5000
@@ -171,11 +174,18 @@ def batch_line(summary):
 
 
 def plot_timeline(run, figure=Figure):
-    """Submit row above, completion row below, one line per request, batches in turn colours."""
-    fig = figure(figsize=(16, 3.8), layout="constrained")
-    ax = fig.add_subplot()
+    """Submit row above, completion row below, one line per request, batches in turn colours;
+    the utilization strip below when the run has samples."""
+    with_strip = strip.has_samples(run)
+    fig = figure(figsize=(16, 5.8 if with_strip else 3.8), layout="constrained")
+    if with_strip:
+        ax, sax = fig.subplots(2, 1, sharex=True, height_ratios=[3.2, 2.0])
+    else:
+        ax = sax = fig.add_subplot()
     drawn = draw_timeline(ax, run)
-    ax.set_xlabel("time since start (s)")
+    if with_strip:  # after the requests: its x limits take in the compile's samples
+        strip.add_time_strip(sax, run)
+    sax.set_xlabel("time since start (s)")
     title = f"Batching timeline: {describe_run(run.summary)}"
     line = batch_line(run.summary)
     if line:
@@ -216,12 +226,21 @@ def draw_latency(ax, run, label="latency", colour="#1f77b4", marks=True):
 
 
 def plot_latency(run, figure=Figure):
-    """Latency of each request against its submission index, device switches marked."""
-    fig = figure(figsize=(10, 5.5), layout="constrained")
-    ax = fig.add_subplot()
+    """Latency of each request against its submission index, device switches marked; the
+    utilization strip below (placed by submit time) when the run has samples."""
+    with_strip = strip.has_samples(run)
+    fig = figure(figsize=(10, 7.5 if with_strip else 5.5), layout="constrained")
+    if with_strip:
+        ax, sax = fig.subplots(2, 1, sharex=True, height_ratios=[3.6, 1.9])
+        strip.add_request_strip(ax, sax, run)
+    else:
+        ax = sax = fig.add_subplot()
     draw_latency(ax, run)
     interval = run.summary.get("settings", {}).get("interval", "?")
-    ax.set_xlabel(f"request (in submission order, one every {interval} ms)")
+    xlabel = f"request (in submission order, one every {interval} ms)"
+    if with_strip:
+        xlabel += "; strip: load at the moment that request was submitted"
+    sax.set_xlabel(xlabel)
     ax.set_ylabel("latency (ms)")
     ax.set_xlim(-0.5, max(len(run), 1) - 0.5)
     ax.set_ylim(bottom=0)
@@ -253,34 +272,65 @@ def run_labels(runs):
 
 
 def plot_compare(runs, names=None, figure=Figure):
-    """Several runs in one picture: latency curves overlaid, or timelines stacked."""
+    """Several runs in one picture: latency curves overlaid, or timelines stacked; a
+    utilization strip for each run that has samples; the machines when they differ."""
     labels = run_labels(runs)
     if names:
         labels = [f"{n}: {lab}" for n, lab in zip(names, labels)]
+    machines = machines_text(runs, names or labels)
     kinds = {run.summary.get("kind") for run in runs}
     if kinds == {"timeline"}:
-        fig = figure(figsize=(16, 1.2 + 2.2 * len(runs)), layout="constrained")
-        axes = fig.subplots(len(runs), 1, sharex=True, squeeze=False)[:, 0]
-        for ax, run, label in zip(axes, runs, labels):
-            draw_timeline(ax, run)
-            line = batch_line(run.summary)
-            ax.set_title(f"{label}   ({line})" if line else label, fontsize=9, loc="left")
-        ends = []
-        for run in runs:
-            times = np.concatenate([run["submitted_s"], run["completed_s"]])
-            ends.append(float(np.nanmax(times)) if np.isfinite(times).any() else 1.0)
-        axes[-1].set_xlim(-0.01 * max(ends) - 0.01, max(ends) * 1.02 + 0.01)
-        axes[-1].set_xlabel("time since start (s)")
-        fig.suptitle("Batching timelines compared", fontsize=11)
-        return fig
-    fig = figure(figsize=(10, 5.5), layout="constrained")
-    ax = fig.add_subplot()
+        fig = compare_timelines(runs, labels, figure)
+    else:
+        fig = compare_latency(runs, labels, figure)
+    if machines:
+        fig.supxlabel("measured on different machines:\n" + "\n".join(machines), x=0.01,
+                      ha="left", fontsize=8, color="0.3")
+    return fig
+
+
+def compare_timelines(runs, labels, figure):
+    rows = [(run, label, part) for run, label in zip(runs, labels)
+            for part in (("requests", "strip") if strip.has_samples(run) else ("requests",))]
+    heights = [2.2 if part == "requests" else 1.3 for _, _, part in rows]
+    fig = figure(figsize=(16, 1.2 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
+    end = max(strip.run_end_s(run) for run in runs)
+    left = -0.01 * end - 0.01
+    for ax, (run, label, part) in zip(axes, rows):
+        if part == "strip":
+            strip.add_time_strip(ax, run, end)
+            left = min(left, strip.time_limits(run, end)[0])
+            continue
+        draw_timeline(ax, run)
+        line = batch_line(run.summary)
+        ax.set_title(f"{label}   ({line})" if line else label, fontsize=9, loc="left")
+    axes[-1].set_xlim(left, end * 1.02 + 0.01)
+    axes[-1].set_xlabel("time since start (s)")
+    fig.suptitle("Batching timelines compared", fontsize=11)
+    return fig
+
+
+def compare_latency(runs, labels, figure):
+    with_strip = [(run, label) for run, label in zip(runs, labels) if strip.has_samples(run)]
+    heights = [3.6] + [1.4] * len(with_strip)
+    fig = figure(figsize=(10, 1.9 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False,
+                        height_ratios=heights)[:, 0]
+    ax = axes[0]
+    for sax, (run, label) in zip(axes[1:], with_strip):
+        to_x = strip.latency_axis(run)
+        strip.draw_strip(sax, run, to_x)
+        strip.mark_switches(sax, run, to_x)
+        sax.set_title(label, fontsize=8, loc="left")
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
     for k, (run, label) in enumerate(zip(runs, labels)):
         median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
         text = f"{label} (median {median:.1f} ms)" if median is not None else label
         draw_latency(ax, run, label=text, colour=colours[k % len(colours)], marks=False)
-    ax.set_xlabel("request (in submission order)")
+    axes[-1].set_xlabel("request (in submission order)" + (
+        "; strips: load at the moment that request was submitted"
+        if with_strip else ""))
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.4)

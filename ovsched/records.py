@@ -24,6 +24,7 @@ DERIVED = {
     "latency_ms": lambda c: (c["completed_s"] - c["submitted_s"]) * 1e3,
     "lateness_ms": lambda c: (c["submitted_s"] - c["scheduled_s"]) * 1e3,
 }
+UTILIZATION_CSV = "utilization.csv"
 # A submit later than this after its due time is late: below it is timer noise.
 LATE_MS = 1.0
 # A request that waited longer than this for a free queue slot met back-pressure.
@@ -35,10 +36,13 @@ class Run:
     """Columns of per-request records (``request`` ascending) and the summary dict.
 
     ``run["latency_ms"]`` and ``run["lateness_ms"]`` are derived from the times; the
-    masks ``done``, ``late`` and ``waited_for_slot`` are the one place that classifies."""
+    masks ``done``, ``late`` and ``waited_for_slot`` are the one place that classifies.
+    ``utilization`` holds the sampler's samples as columns {time_s, source, value} (lists),
+    or None for a run without them."""
 
     columns: dict
     summary: dict = field(default_factory=dict)
+    utilization: dict = None
 
     def __len__(self):
         return len(self.columns["request"])
@@ -178,7 +182,8 @@ def write_json(data, path, compact=False):
 
 
 def read_run(folder):
-    """Load a saved run (``records.csv`` and ``summary.json``) without OpenVINO."""
+    """Load a saved run (``records.csv``, ``summary.json`` and, when there, the samples of
+    ``utilization.csv``) without OpenVINO."""
     with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
         summary = json.load(f)
     with open(os.path.join(folder, "records.csv"), encoding="utf-8", newline="") as f:
@@ -195,4 +200,13 @@ def read_run(folder):
             columns[name] = np.asarray([int(v) for v in values], dtype=int)
         else:
             columns[name] = np.asarray([float(v) if v else math.nan for v in values], dtype=float)
-    return Run(columns, summary)
+    return Run(columns, summary, read_utilization(folder))
+
+
+def read_utilization(folder):
+    """The samples of a run folder's ``utilization.csv``, or None when it has none."""
+    path = os.path.join(folder, UTILIZATION_CSV)
+    if not os.path.isfile(path):
+        return None
+    from .utilization.data import read_csv
+    return read_csv(path)

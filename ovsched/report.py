@@ -75,7 +75,12 @@ def print_table(summary, out, say=print):
 
 
 class Progress:
-    """One status line: rewritten in a terminal, printed every 10 s into a log."""
+    """One status line: rewritten in a terminal, printed every 10 s into a log.
+
+    ``utilization``, when set, returns the sampler's newest values ({source: (time_s,
+    value)}); the line then shows CPU and, where measured, GPU and NPU now."""
+
+    utilization = None
 
     def __init__(self, expected_s, stream=sys.stdout):
         self.stream = stream
@@ -91,7 +96,13 @@ class Progress:
         if done:
             i = runner.done_order[-1]
             latest = f"  latest {runner.run.latency_ms_of(i):.1f} ms"
-        return (f"submitted {n}/{runner.niter}  completed {done}  in flight {n - done}{latest}")
+        line = f"submitted {n}/{runner.niter}  completed {done}  in flight {n - done}{latest}"
+        if self.utilization is not None:
+            from .utilization.session import now_text
+            now = now_text(self.utilization())
+            if now:
+                line += f"  {now}"
+        return line
 
     def update(self, runner):
         now = time.perf_counter()

@@ -4,7 +4,8 @@ One complete event per request on a track per queue slot, the wait for a free sl
 track of its own; each batched inference as an instant on a "batches" track (at its last
 completion), each timeout flush on a "timeout flushes" track (at its first completion: the
 timer expired before, after the flush's last submit); AUTO's switch window as a slice and
-device switches as instant events.
+device switches as instant events; each utilization source as a counter track (samples from
+the run's start on: compiling, before it, is only in ``utilization.csv``).
 """
 
 
@@ -68,6 +69,30 @@ def trace_events(run):
         events.append({"name": f"device switch {switch['from']} -> {switch['to']}",
                        "cat": "device", "ph": "i", "s": "g", "ts": _us(switch["time_s"]),
                        "pid": PID, "tid": 0, "args": switch})
+    events += counter_events(run)
+    return events
+
+
+def counter_events(run):
+    """One counter event ("ph": "C") per utilization sample that ends after the run's start;
+    Perfetto draws a track per source (value in %, ``rss_mb`` in MB). A sample is the average
+    over the period before its time, and a counter holds its value until the next event, so
+    each event is placed where its period began (the previous sample of its source)."""
+    samples = run.utilization
+    if not samples:
+        return []
+    period_s = ((run.summary.get("utilization") or {}).get("period_ms") or 0) / 1e3
+    began = {}
+    events = []
+    for t, source, value in zip(samples["time_s"], samples["source"], samples["value"]):
+        start = began.get(source, t - period_s)
+        began[source] = t
+        if t <= 0:
+            continue
+        unit = "MB" if source.endswith("_mb") else "%"
+        events.append({"name": f"utilization {source}", "cat": "utilization", "ph": "C",
+                       "ts": _us(max(start, 0.0)), "pid": PID,
+                       "args": {unit: round(float(value), 2)}})
     return events
 
 

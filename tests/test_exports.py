@@ -99,7 +99,8 @@ def test_fixed_batch_model_warns_that_batching_fell_back(tmp_path):
 
 REQUIRED = {"X": {"name", "ph", "ts", "dur", "pid", "tid"},
             "i": {"name", "ph", "ts", "pid", "tid", "s"},
-            "M": {"name", "ph", "pid", "args"}}
+            "M": {"name", "ph", "pid", "args"},
+            "C": {"name", "ph", "ts", "pid", "args"}}
 
 
 def test_trace_has_the_trace_event_format(timeout_run):

@@ -71,7 +71,11 @@ def _openvino_version():
 def device_info(core):
     """{device: {FULL_DEVICE_NAME, DEVICE_ARCHITECTURE, any *DRIVER* property}} as reported."""
     out = {}
-    for device in core.available_devices:
+    try:
+        available = core.available_devices
+    except Exception as e:  # noqa: BLE001 -- a broken plugin must not stop the run
+        return f"unknown: {type(e).__name__}: {e}"
+    for device in available:
         props = {}
         try:
             supported = [str(p) for p in core.get_property(device, "SUPPORTED_PROPERTIES")]

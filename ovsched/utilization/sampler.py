@@ -89,6 +89,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
+        self.stopped = False
         self._settle()
 
     def start(self, t0_perf=None):
@@ -108,7 +109,11 @@ class Sampler:
             self.t0_perf = t0_perf
 
     def stop(self):
-        """Stop the thread, take a last sample, and settle ``unavailable`` and ``notes``."""
+        """Stop the thread, take a last sample, and settle ``unavailable`` and ``notes``;
+        a second call does nothing."""
+        if self.stopped:
+            return self
+        self.stopped = True
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
