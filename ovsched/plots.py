@@ -29,6 +29,14 @@ def describe_run(summary):
     return f"{settings.get('device', '?')}, {hint}, {name}"
 
 
+def arrival_text(summary):
+    """The run's arrival pattern; a run saved before patterns existed ran on a metronome."""
+    if summary.get("arrival"):
+        return summary["arrival"]
+    interval = summary.get("settings", {}).get("interval")
+    return f"fixed, every {interval:g} ms" if isinstance(interval, (int, float)) else "unknown"
+
+
 def footer_text(summary):
     s = summary.get("stats", {})
     lat = s.get("latency_ms", {})
@@ -39,7 +47,7 @@ def footer_text(summary):
         parts.append(f"{s['throughput_fps']:.1f} inferences/s")
     settings = summary.get("settings", {})
     parts.append(f"{s.get('count', 0)} of {settings.get('niter', '?')} requests, "
-                 f"every {settings.get('interval', '?')} ms, queue {summary.get('nireq', '?')}")
+                 f"{arrival_text(summary)}, queue {summary.get('nireq', '?')}")
     if summary.get("interrupted"):
         parts.append(f"stopped early at request {summary.get('stopped_at_request')}")
     return "   ".join(parts)
@@ -119,7 +127,7 @@ def plot_timeline(run, figure=Figure):
     ax = fig.add_subplot()
     drawn = draw_timeline(ax, run)
     ax.set_xlabel("time since start (s)")
-    title = f"Batching timeline: {describe_run(run.summary)}"
+    title = f"Batching timeline: {describe_run(run.summary)}; arrivals {arrival_text(run.summary)}"
     line = batch_line(run.summary)
     if line:
         title += f"\n{line}"
@@ -152,13 +160,12 @@ def plot_latency(run, figure=Figure):
     fig = figure(figsize=(10, 5.5), layout="constrained")
     ax = fig.add_subplot()
     draw_latency(ax, run)
-    interval = run.summary.get("settings", {}).get("interval", "?")
-    ax.set_xlabel(f"request (in submission order, one every {interval} ms)")
+    ax.set_xlabel(f"request (in submission order; arrivals {arrival_text(run.summary)})")
     ax.set_ylabel("latency (ms)")
     ax.set_xlim(-0.5, max(len(run), 1) - 0.5)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.4)
-    title = f"Inference latency: {describe_run(run.summary)}"
+    title = f"Inference latency: {describe_run(run.summary)}; arrivals {arrival_text(run.summary)}"
     if run.summary.get("device_note"):
         title += f"\n{run.summary['device_note']}"
     ax.set_title(title, fontsize=10)
