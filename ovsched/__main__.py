@@ -2,6 +2,7 @@
 
     python -m ovsched replot RUN_DIR [--show]
     python -m ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
+    python -m ovsched sweep --device=CPU --batch=1,4,16 --interval=5,20,100 ...  (--help)
 """
 
 import argparse
@@ -49,6 +50,10 @@ def show_or_say(fig_path, show, draw):
 
 
 def main(argv=None):
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["sweep"]:
+        from . import sweep  # its own command line: --key=value lists, not argparse
+        return sweep.main(words[1:])
     parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("replot", help="redraw a saved run's figure")
