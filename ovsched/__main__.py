@@ -75,7 +75,7 @@ def main(argv=None):
 
 
 def run_command(args):
-    from .plots import PLOTS, plot_compare
+    from .plots import PLOTS, plot_compare, same_settings
 
     if args.command == "replot":
         run = load(args.run)
@@ -92,6 +92,11 @@ def run_command(args):
                          "timelines, latency graphs with latency graphs)")
     names = [os.path.basename(os.path.normpath(folder)) for folder in args.runs]
     path = free_name(args.out)
+    if kinds != {"timeline"}:
+        for group in same_settings(runs):
+            if len(group) > 1:
+                print(f"{', '.join(names[i] for i in group)} share all settings: drawn as one "
+                      f"band (median and range)")
     plot_compare(runs, names).savefig(path, dpi=110)
     print(f"figure: {path}")
     show_or_say(path, args.show, lambda figure: plot_compare(runs, names, figure=figure))

@@ -191,6 +191,35 @@ def run_labels(runs):
     return labels
 
 
+def settings_key(summary):
+    """What makes two runs the same experiment: every setting but the folder, and the
+    properties."""
+    settings = {k: v for k, v in summary.get("settings", {}).items() if k != "out"}
+    return repr(sorted({**settings, **summary.get("properties", {})}.items()))
+
+
+def same_settings(runs):
+    """Indices of the runs grouped by identical settings, in order of first appearance."""
+    groups = {}
+    for k, run in enumerate(runs):
+        groups.setdefault(settings_key(run.summary), []).append(k)
+    return list(groups.values())
+
+
+def draw_band(ax, runs, label, colour):
+    """Repeats of one experiment: the median latency of each request, and its range."""
+    n = max(len(run) for run in runs)
+    latency = np.full((len(runs), n), np.nan)
+    for k, run in enumerate(runs):
+        latency[k, :len(run)] = run["latency_ms"]
+    seen = ~np.all(np.isnan(latency), axis=0)
+    x = np.arange(n)[seen]
+    latency = latency[:, seen]
+    ax.fill_between(x, np.nanmin(latency, axis=0), np.nanmax(latency, axis=0), color=colour,
+                    alpha=0.25, lw=0, label=f"{label}: range")
+    ax.plot(x, np.nanmedian(latency, axis=0), lw=0.9, color=colour, label=f"{label}: median")
+
+
 def plot_compare(runs, names=None, figure=Figure):
     """Several runs in one picture: latency curves overlaid, or timelines stacked."""
     labels = run_labels(runs)
@@ -215,10 +244,20 @@ def plot_compare(runs, names=None, figure=Figure):
     fig = figure(figsize=(10, 5.5), layout="constrained")
     ax = fig.add_subplot()
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-    for k, (run, label) in enumerate(zip(runs, labels)):
+    # Runs that share every setting are repeats: one band shows what is noise between them.
+    groups = same_settings(runs)
+    group_labels = run_labels([runs[g[0]] for g in groups])
+    for k, (group, label) in enumerate(zip(groups, group_labels)):
+        colour = colours[k % len(colours)]
+        if names:
+            label = f"{', '.join(names[i] for i in group)}: {label}"
+        if len(group) > 1:
+            draw_band(ax, [runs[i] for i in group], f"{label} ({len(group)} runs)", colour)
+            continue
+        run = runs[group[0]]
         median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
         text = f"{label} (median {median:.1f} ms)" if median is not None else label
-        draw_latency(ax, run, label=text, colour=colours[k % len(colours)], marks=False)
+        draw_latency(ax, run, label=text, colour=colour, marks=False)
     ax.set_xlabel("request (in submission order)")
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(bottom=0)
