@@ -58,16 +58,29 @@ def stats(run, mask=None):
     return result
 
 
-def pacing_stats(run, mask=None):
-    """p50, p99 and max of submit lateness minus the wait for a free queue slot (ms).
+def pacing_ms(run):
+    """Per request, the submit thread's own delay (ms): submit lateness minus the wait for
+    a free queue slot, counted from when the thread was free to submit it.
 
-    What is left is the scheduler's own error: how late the submit thread woke. All None
-    for a run saved before the wait was recorded."""
-    keys = ("p50", "p99", "max")
+    The thread is free once the request is due and the one before it was submitted: a
+    request due while its predecessor still waited for a slot inherits that wait, which
+    is back-pressure, not the timer's error. Where nothing waited this is lateness minus
+    queue_wait_ms. None for a run saved before the wait was recorded."""
     if "queue_wait_ms" not in run.columns:
-        return dict.fromkeys(keys)
+        return None
+    c = run.columns
+    asked_s = c["submitted_s"] - c["queue_wait_ms"] / 1e3
+    previous_s = np.concatenate(([-np.inf], c["submitted_s"][:-1]))
+    return (asked_s - np.fmax(c["scheduled_s"], previous_s)) * 1e3
+
+
+def pacing_stats(run, mask=None):
+    """p50, p99 and max of ``pacing_ms`` (all None when it is unknown)."""
+    own = pacing_ms(run)
+    if own is None:
+        return {"p50": None, "p99": None, "max": None}
     mask = np.ones(len(run), dtype=bool) if mask is None else mask
-    d = describe((run["lateness_ms"] - run["queue_wait_ms"])[mask])
+    d = describe(own[mask])
     return {"p50": d["median"], "p99": d["p99"], "max": d["max"]}
 
 

@@ -5,7 +5,9 @@ import pytest
 
 from conftest import TIMELINE, read_summary, run_script
 from ovsched import arrival
+from ovsched.analysis import pacing_ms, stats
 from ovsched.experiment import run_experiment
+from ovsched.records import Run
 from ovsched.settings import UsageError
 
 
@@ -31,9 +33,21 @@ def test_a_run_submits_on_its_patterns_schedule(tmp_path, tiny_model, changes, w
     assert words in result.figure.axes[0].get_title()
     pacing = summary["stats"]["pacing_ms"]
     assert set(pacing) == {"p50", "p99", "max"}
-    own = run["lateness_ms"] - run["queue_wait_ms"]
+    free_s = np.fmax(run["scheduled_s"], np.r_[-np.inf, run["submitted_s"][:-1]])
+    own = run["lateness_ms"] - run["queue_wait_ms"] - (free_s - run["scheduled_s"]) * 1e3
     assert pacing["max"] == pytest.approx(float(own.max()))
     assert pacing["p50"] <= pacing["p99"] <= pacing["max"]
+
+
+def test_pacing_leaves_out_the_wait_a_request_inherits_from_the_one_before():
+    # request 1 waited 50 ms for a slot; request 2, due meanwhile, went 0.2 ms after it
+    run = Run.from_arrays([0.0, 0.01, 0.02], [0.0003, 0.0604, 0.0606], [0.1, 0.2, 0.3],
+                          [0, 1, 0], ["CPU"] * 3, [1.0] * 3, queue_wait_ms=[0.0, 50.0, 0.0])
+    assert pacing_ms(run) == pytest.approx([0.3, 0.4, 0.2])
+    assert stats(run)["pacing_ms"]["max"] == pytest.approx(0.4)
+    assert run["lateness_ms"][2] == pytest.approx(40.6)  # what lateness alone would blame
+    del run.columns["queue_wait_ms"]
+    assert stats(run)["pacing_ms"] == {"p50": None, "p99": None, "max": None}
 
 
 def test_a_replay_file_sets_niter_and_says_interval_does_not_apply(tmp_path, tiny_model):
