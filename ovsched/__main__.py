@@ -54,7 +54,9 @@ def main(argv=None):
     if words[:1] == ["sweep"]:
         from . import sweep  # its own command line: --key=value lists, not argparse
         return sweep.main(words[1:])
-    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0],
+                                     epilog="python -m ovsched sweep --help: sweep a grid of "
+                                            "batching settings (runs OpenVINO)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("replot", help="redraw a saved run's figure")
     p.add_argument("run")
