@@ -2,6 +2,7 @@
 
     python -m ovsched replot RUN_DIR [--show]
     python -m ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
+    python -m ovsched sweep --device=CPU --batch=1,4,16 --interval=5,20,100 ...  (--help)
 """
 
 import argparse
@@ -53,7 +54,13 @@ def show_or_say(fig_path, show, draw):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0])
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["sweep"]:
+        from . import sweep  # its own command line: --key=value lists, not argparse
+        return sweep.main(words[1:])
+    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0],
+                                     epilog="python -m ovsched sweep --help: sweep a grid of "
+                                            "batching settings (runs OpenVINO)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("replot", help="redraw a saved run's figure")
     p.add_argument("run")
@@ -74,7 +81,7 @@ def main(argv=None):
 
 
 def run_command(args):
-    from .plots import PLOTS, plot_compare
+    from .plots import PLOTS, plot_compare, same_settings
 
     if args.command == "replot":
         run = load(args.run)
@@ -91,6 +98,11 @@ def run_command(args):
                          "timelines, latency graphs with latency graphs)")
     names = [os.path.basename(os.path.normpath(folder)) for folder in args.runs]
     path = free_name(args.out)
+    if kinds != {"timeline"}:
+        for group in same_settings(runs):
+            if len(group) > 1:
+                print(f"{', '.join(names[i] for i in group)} share all settings: drawn as one "
+                      f"band (median and range)")
     plot_compare(runs, names).savefig(path, dpi=110)
     print(f"figure: {path}")
     from .machines import machines_text

@@ -45,9 +45,36 @@ def stats(run, mask=None):
     late = describe(lateness)
     result["lateness_ms"] = {"p50": late["median"], "p99": late["p99"],
                              "mean": late["mean"], "max": late["max"]}
+    result["pacing_ms"] = pacing_stats(run, mask)
     first = np.flatnonzero(done)
     result["first_latency_ms"] = float(run["latency_ms"][first[0]]) if first.size else None
     return result
+
+
+def pacing_ms(run):
+    """Per request, the submit thread's own delay (ms): submit lateness minus the wait for
+    a free queue slot, counted from when the thread was free to submit it.
+
+    The thread is free once the request is due and the one before it was submitted: a
+    request due while its predecessor still waited for a slot inherits that wait, which
+    is back-pressure, not the timer's error. Where nothing waited this is lateness minus
+    queue_wait_ms. None for a run saved before the wait was recorded."""
+    if "queue_wait_ms" not in run.columns:
+        return None
+    c = run.columns
+    asked_s = c["submitted_s"] - c["queue_wait_ms"] / 1e3
+    previous_s = np.concatenate(([-np.inf], c["submitted_s"][:-1]))
+    return (asked_s - np.fmax(c["scheduled_s"], previous_s)) * 1e3
+
+
+def pacing_stats(run, mask=None):
+    """p50, p99 and max of ``pacing_ms`` (all None when it is unknown)."""
+    own = pacing_ms(run)
+    if own is None:
+        return {"p50": None, "p99": None, "max": None}
+    mask = np.ones(len(run), dtype=bool) if mask is None else mask
+    d = describe(own[mask])
+    return {"p50": d["median"], "p99": d["p99"], "max": d["max"]}
 
 
 def device_switches(devices, submitted_s, latency_ms):

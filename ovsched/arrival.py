@@ -174,8 +174,11 @@ def resolve(settings, given=()):
                          f"more, e.g. --burst=4")
     pattern = pattern_of(arrival)
     notes = []
-    if pattern != "poisson" and "seed" in given:
-        notes.append(f"--seed applies only to --arrival=poisson; ignored for {pattern}")
+    if pattern != "poisson" and "seed" in given and settings.get("input") != "random":
+        # the seed also draws random input data (model_inputs): only say it is unused
+        # when neither uses it
+        notes.append(f"--seed applies to --arrival=poisson and --input=random; used by "
+                     f"neither here ({pattern}, input {settings.get('input')})")
     if pattern != "burst" and "burst" in given:
         notes.append(f"--burst applies only to --arrival=burst; ignored for {pattern}")
     if pattern != "replay":

@@ -97,7 +97,7 @@ def _run(argv, script, kind, defaults, properties, presets, interrupt, experimen
         result = experiment.run_experiment(
             r.settings, r.properties, kind=kind, script=script, say=print,
             interrupt=interrupt, model_given=r.model_given, preset=r.preset,
-            preset_about=r.preset_about, preset_note=r.preset_note)
+            preset_about=r.preset_about, preset_note=r.preset_note, given=r.given)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from . import (analysis, batching, devices, display, labels, model_inputs, models, outdir,
-               switch)
+from . import (analysis, arrival, batching, devices, display, labels, model_inputs, models,
+               outdir, switch)
 from .errors import Interrupted, RunError, essential
 from .plots import PLOTS
 from .presets import PRESETS
@@ -90,11 +90,16 @@ class Plan:
     preset_about: str = None
     preset_note: str = None
     warnings: list = field(default_factory=list)
+    due_s: object = None  # when each request is due, seconds from the start
+    notes: list = field(default_factory=list)
 
 
 def plan(settings, properties, kind, script, *, model_given=None, preset=None,
-         preset_about=None, preset_note=None):
-    """Check settings, properties and the output folder before anything is loaded."""
+         preset_about=None, preset_note=None, given=None):
+    """Check settings, properties and the output folder before anything is loaded.
+
+    ``given`` names the settings the user set (``Resolved.given``); None, for a program
+    that passes every setting, takes its ``niter`` as meant."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     missing = [k for k in RUN_KEYS if k not in settings]
@@ -102,13 +107,16 @@ def plan(settings, properties, kind, script, *, model_given=None, preset=None,
         raise ValueError(f"settings lack {', '.join(missing)}")
     settings = check_settings(dict(settings))
     model_inputs.check_model_settings(settings)
+    due_s, notes = due_times_s(settings, {"niter"} if given is None else given)
+    settings["niter"] = len(due_s)  # a replay file sets it
     properties = devices.check_properties(properties)
     stem = os.path.splitext(os.path.basename(script))[0]
     target, default = outdir.plan_out(settings["out"], stem)
     if model_given is None:
         model_given = settings["model"] != DEFAULT_MODEL
     return Plan(kind, script, settings, properties, settings["device"].strip(), target,
-                default, model_given, preset, preset_about, preset_note)
+                default, model_given, preset, preset_about, preset_note, due_s=due_s,
+                notes=notes)
 
 
 # ---------------------------------------------------------------- stage 2: model
@@ -253,9 +261,11 @@ class Execution:
         return self.runner.stop.is_set() and not self.runner.errors
 
 
-def due_times_s(settings):
-    """When each request is due, in seconds from the start: one every ``interval`` ms."""
-    return np.arange(settings["niter"]) * (settings["interval"] / 1e3)
+def due_times_s(settings, given=()):
+    """``(due_s, notes)``: when each request is due, in seconds from the start, by the
+    arrival pattern, and notes on settings that pattern ignores (see ``arrival.resolve``)."""
+    due_s, notes = arrival.resolve(settings, given)
+    return np.asarray(due_s, dtype=float), notes
 
 
 def open_view(p, say):
@@ -276,11 +286,11 @@ def execute(p, m, c, interrupt, say, sampler=None):
     if view is not None and sampler is not None:
         view.attach_utilization(sampler)
     poll = p.device.startswith(("AUTO", "MULTI"))
-    runner = Runner(c.compiled, c.nireq, due_times_s(p.settings), poll, c.execution_devices,
+    runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
                     inputs=model_inputs.inputs_by_index(m.model, m.data))
     interrupt.started = True
-    expected = p.settings["niter"] * p.settings["interval"] / 1e3
-    say(f"submitting {p.settings['niter']} requests, one every {p.settings['interval']} ms "
+    expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
+    say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
         f"(about {expected:.1f} s)", flush=True)
     started_at = datetime.datetime.now().isoformat(timespec="seconds")
     runner.start()
@@ -299,6 +309,14 @@ def execute(p, m, c, interrupt, say, sampler=None):
                "sampler_s": sampler.cpu_s if sampler is not None else None,
                "sampler_wall_s": sampler.wall_s if sampler is not None else None}
     return Execution(runner, started_at, view, own_cpu, sampler)
+
+
+def submit_pattern(settings):
+    """How the requests are submitted, for the line before the run."""
+    pattern = arrival.pattern_of(settings["arrival"])
+    if pattern == "fixed":
+        return f"one every {settings['interval']:g} ms"
+    return arrival.describe(settings)
 
 
 def wait_for(runner, view, interrupt, progress):
@@ -362,7 +380,9 @@ def summarize(p, m, c, e):
         "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
         "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
         "own_cpu": e.own_cpu,
+        "arrival": arrival.describe(p.settings),
         "warnings": p.warnings,
+        "notes": p.notes,
         "errors": runner.errors,
     }
     if m.standin:
@@ -541,6 +561,8 @@ def _stages(p, sampler, say, interrupt):
     m = load_model(p, say)
     say_model(m, say)
     say(f"device  {p.device}")
+    for note in p.notes:
+        say(f"note: {note}")
     say("settings   " + " ".join(f"{k}={v!r}" for k, v in p.settings.items()))
     say("properties " + (" ".join(f"{k}={v}" for k, v in p.properties.items()) or "(none)"))
     c = compile_stage(p, m, say)

@@ -59,6 +59,14 @@ def model_brief(model):
     return f" [{', '.join(parts)}]" if parts else ""
 
 
+def arrival_text(summary):
+    """The run's arrival pattern; a run saved before patterns existed ran on a metronome."""
+    if summary.get("arrival"):
+        return summary["arrival"]
+    interval = summary.get("settings", {}).get("interval")
+    return f"fixed, every {interval:g} ms" if isinstance(interval, (int, float)) else "unknown"
+
+
 def footer_text(summary):
     s = summary.get("stats", {})
     lat = s.get("latency_ms", {})
@@ -69,7 +77,7 @@ def footer_text(summary):
         parts.append(f"{s['throughput_fps']:.1f} inferences/s")
     settings = summary.get("settings", {})
     parts.append(f"{s.get('count', 0)} of {settings.get('niter', '?')} requests, "
-                 f"every {settings.get('interval', '?')} ms, queue {summary.get('nireq', '?')}")
+                 f"{arrival_text(summary)}, queue {summary.get('nireq', '?')}")
     if summary.get("interrupted"):
         parts.append(f"stopped early at request {summary.get('stopped_at_request')}")
     return "   ".join(parts)
@@ -186,7 +194,8 @@ def plot_timeline(run, figure=Figure):
     if with_strip:  # after the requests: its x limits take in the compile's samples
         strip.add_time_strip(sax, run)
     sax.set_xlabel("time since start (s)")
-    title = f"Batching timeline: {describe_run(run.summary)}"
+    title = (f"Batching timeline: {describe_run(run.summary)}; "
+             f"arrivals {arrival_text(run.summary)}")
     line = batch_line(run.summary)
     if line:
         title += f"\n{line}"
@@ -236,8 +245,7 @@ def plot_latency(run, figure=Figure):
     else:
         ax = sax = fig.add_subplot()
     draw_latency(ax, run)
-    interval = run.summary.get("settings", {}).get("interval", "?")
-    xlabel = f"request (in submission order, one every {interval} ms)"
+    xlabel = f"request (in submission order; arrivals {arrival_text(run.summary)})"
     if with_strip:
         xlabel += "; strip: load at the moment that request was submitted"
     sax.set_xlabel(xlabel)
@@ -245,7 +253,7 @@ def plot_latency(run, figure=Figure):
     ax.set_xlim(-0.5, max(len(run), 1) - 0.5)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.4)
-    title = f"Inference latency: {describe_run(run.summary)}"
+    title = f"Inference latency: {describe_run(run.summary)}; arrivals {arrival_text(run.summary)}"
     if run.summary.get("device_note"):
         title += f"\n{run.summary['device_note']}"
     ax.set_title(title, fontsize=10)
@@ -271,6 +279,35 @@ def run_labels(runs):
     return labels
 
 
+def settings_key(summary):
+    """What makes two runs the same experiment: every setting but the folder, and the
+    properties."""
+    settings = {k: v for k, v in summary.get("settings", {}).items() if k != "out"}
+    return repr(sorted({**settings, **summary.get("properties", {})}.items()))
+
+
+def same_settings(runs):
+    """Indices of the runs grouped by identical settings, in order of first appearance."""
+    groups = {}
+    for k, run in enumerate(runs):
+        groups.setdefault(settings_key(run.summary), []).append(k)
+    return list(groups.values())
+
+
+def draw_band(ax, runs, label, colour):
+    """Repeats of one experiment: the median latency of each request, and its range."""
+    n = max(len(run) for run in runs)
+    latency = np.full((len(runs), n), np.nan)
+    for k, run in enumerate(runs):
+        latency[k, :len(run)] = run["latency_ms"]
+    seen = ~np.all(np.isnan(latency), axis=0)
+    x = np.arange(n)[seen]
+    latency = latency[:, seen]
+    ax.fill_between(x, np.nanmin(latency, axis=0), np.nanmax(latency, axis=0), color=colour,
+                    alpha=0.25, lw=0, label=f"{label}: range")
+    ax.plot(x, np.nanmedian(latency, axis=0), lw=0.9, color=colour, label=f"{label}: median")
+
+
 def plot_compare(runs, names=None, figure=Figure):
     """Several runs in one picture: latency curves overlaid, or timelines stacked; a
     utilization strip for each run that has samples; the machines when they differ."""
@@ -282,7 +319,7 @@ def plot_compare(runs, names=None, figure=Figure):
     if kinds == {"timeline"}:
         fig = compare_timelines(runs, labels, figure)
     else:
-        fig = compare_latency(runs, labels, figure)
+        fig = compare_latency(runs, labels, figure, names)
     if machines:
         fig.supxlabel("measured on different machines:\n" + "\n".join(machines), x=0.01,
                       ha="left", fontsize=8, color="0.3")
@@ -311,7 +348,7 @@ def compare_timelines(runs, labels, figure):
     return fig
 
 
-def compare_latency(runs, labels, figure):
+def compare_latency(runs, labels, figure, names=None):
     with_strip = [(run, label) for run, label in zip(runs, labels) if strip.has_samples(run)]
     heights = [3.6] + [1.4] * len(with_strip)
     fig = figure(figsize=(10, 1.9 + sum(heights)), layout="constrained")
@@ -324,10 +361,20 @@ def compare_latency(runs, labels, figure):
         strip.mark_switches(sax, run, to_x)
         sax.set_title(label, fontsize=8, loc="left")
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-    for k, (run, label) in enumerate(zip(runs, labels)):
+    # Runs that share every setting are repeats: one band shows what is noise between them.
+    groups = same_settings(runs)
+    group_labels = run_labels([runs[g[0]] for g in groups])
+    for k, (group, label) in enumerate(zip(groups, group_labels)):
+        colour = colours[k % len(colours)]
+        if names:
+            label = f"{', '.join(names[i] for i in group)}: {label}"
+        if len(group) > 1:
+            draw_band(ax, [runs[i] for i in group], f"{label} ({len(group)} runs)", colour)
+            continue
+        run = runs[group[0]]
         median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
         text = f"{label} (median {median:.1f} ms)" if median is not None else label
-        draw_latency(ax, run, label=text, colour=colours[k % len(colours)], marks=False)
+        draw_latency(ax, run, label=text, colour=colour, marks=False)
     axes[-1].set_xlabel("request (in submission order)" + (
         "; strips: load at the moment that request was submitted"
         if with_strip else ""))

@@ -60,6 +60,10 @@ def print_table(summary, out, say=print):
         *(f(lat[k]) for k in ("median", "mean", "min", "max", "p90", "p99"))))
     say(f"lateness ms  p50 {f(late['p50'])}  p99 {f(late['p99'])}  max {f(late['max'])}   "
           f"compile {f(s.get('compile_s'), ' s')}  first latency {f(s['first_latency_ms'], ' ms')}")
+    pacing = s.get("pacing_ms") or {}
+    if pacing.get("p99") is not None:
+        say(f"pacing ms   p50 {f(pacing['p50'])}  p99 {f(pacing['p99'])}  max "
+            f"{f(pacing['max'])}   (lateness minus the wait for a free queue slot)")
     for device, d in (s.get("per_device") or {}).items():
         say(f"  on {device}: {d['count']} requests, latency median "
               f"{f(d['latency_ms']['median'])} ms, p99 {f(d['latency_ms']['p99'])} ms")

@@ -140,9 +140,13 @@ def test_resolve_patterns_and_their_notes():
     assert due == pytest.approx([0, 0, 0, 0.01, 0.01, 0.01]) and notes == []
     due, notes = resolve(settings(arrival="Poisson", seed=4), given={"seed"})
     assert np.array_equal(due, due_times_s("poisson", 40, 30.0, seed=4)) and notes == []
-    _, notes = resolve(settings(seed=3, burst=2), given={"seed", "burst"})
-    assert notes == ["--seed applies only to --arrival=poisson; ignored for fixed",
+    _, notes = resolve(settings(seed=3, burst=2, input="zeros"), given={"seed", "burst"})
+    assert notes == ["--seed applies to --arrival=poisson and --input=random; used by "
+                     "neither here (fixed, input zeros)",
                      "--burst applies only to --arrival=burst; ignored for fixed"]
+    # random input data is drawn with the seed: no note then
+    _, notes = resolve(settings(seed=3, input="random"), given={"seed"})
+    assert notes == []
 
 
 @pytest.mark.parametrize("changes, fragment", [
