@@ -189,7 +189,7 @@ def test_a_small_sweep_measures_every_cell_and_advises_from_them(tmp_path, tiny_
         folders = [out / r["cell"] / f"r{k}" for k in (1, 2)]
         summaries = [read_summary(f) for f in folders]
         assert all(sorted(os.listdir(f)) == ["records.csv", "summary.json", "timeline.png",
-                                             "trace.json"] for f in folders)
+                                             "trace.json", "utilization.csv"] for f in folders)
         assert {s["settings"]["device"] for s in summaries} == {r["device"]}
         p99 = sorted(s["stats"]["latency_ms"]["p99"] for s in summaries)
         assert float(r["p99_min_ms"]) == pytest.approx(p99[0], rel=1e-3)
