@@ -402,7 +402,8 @@ def summarize(labels, batch_size, timeout_ms):
         ran_singly = _plural(counts[SINGLE], "request", "requests")
         parts = [f"{ran_singly} ran singly (batch size 1: no automatic batching)"]
     else:
-        parts = [f"{_plural(n_batches, 'batch', 'batches')} of {batch_size}"]
+        parts = [f"{_plural(n_batches, 'batch', 'batches')} of {batch_size}" if n_batches
+                 else f"no batch of {batch_size} filled"]
         if counts[TIMEOUT]:
             verb = "request ran" if counts[TIMEOUT] == 1 else "requests ran"
             parts.append(f"{counts[TIMEOUT]} {verb} unbatched after the {timeout_ms:g} ms "

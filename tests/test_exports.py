@@ -28,7 +28,7 @@ def test_timeout_flushes_batches_of_one(timeout_run):
     assert summary["batching"]["timeout_ms"] == 100
     # the plugin never runs a partial batch: each request ran alone when the timer expired
     assert summary["batches"]["text"] == \
-        "0 batches of 4; 8 requests ran unbatched after the 100 ms timeout (8 flushes)"
+        "no batch of 4 filled; 8 requests ran unbatched after the 100 ms timeout (8 flushes)"
     assert summary["batches"]["count"] == 0 and summary["batches"]["flushes"] == 8
     assert summary["batches"]["requests_batched"] == 0
     assert summary["batches"]["batched_share"] == 0.0
@@ -36,8 +36,9 @@ def test_timeout_flushes_batches_of_one(timeout_run):
     assert [r["ran"] for r in rows] == ["timeout"] * 8
     assert sorted(int(r["flush"]) for r in rows) == list(range(8))
     assert {r["batch"] for r in rows} == {"-1"}
-    # each waited for the timer, never much longer: bounded by about the timeout
-    assert summary["stats"]["latency_ms"]["max"] < 100 + 60
+    # each waited for the 100 ms timer, not for a batch to fill nor for the default 1000 ms
+    # timer; the bound leaves room for a busy machine's scheduling delays
+    assert summary["stats"]["latency_ms"]["max"] < 2 * 100
 
 
 def test_saved_labels_read_back_as_written(timeout_run, tmp_path):

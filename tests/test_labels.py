@@ -163,7 +163,7 @@ def test_requests_30ms_apart_with_a_1ms_timeout_all_run_alone():
     assert labels.ran.tolist() == ["timeout"] * 10
     assert sorted(labels.flush.tolist()) == list(range(10))
     s = summarize(labels, 4, 1)
-    assert s["text"] == "0 batches of 4; 10 requests ran unbatched after the 1 ms timeout " \
+    assert s["text"] == "no batch of 4 filled; 10 requests ran unbatched after the 1 ms timeout " \
                         "(10 flushes)"
     assert s["timeout"] == 10 and s["flushes"] == 10 and s["unknown"] == 0
 

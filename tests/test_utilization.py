@@ -122,9 +122,11 @@ def values(sampler, source, skip=0):
 
 
 def assert_near(sampler, source, percent, skip=0):
+    # The mean, not the median: on a busy machine the thread that advances the fake
+    # counters can stall for a few periods, which moves work from one sample to the next
+    # but keeps the sum, and so the mean, of equal periods.
     v = values(sampler, source, skip)
     assert len(v) >= 2, f"{source}: {len(v)} samples"
-    assert abs(np.median(v) - percent) < 4, (source, v)
     assert abs(v.mean() - percent) < 5, (source, v)
 
 
