@@ -18,6 +18,7 @@ returns one small object. Nothing prints unless ``say`` is given.
 import datetime
 import functools
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -488,17 +489,36 @@ class Result:
 
 
 def write(p, run, say):
-    """Save records, summary, samples, trace and figure into the run's folder."""
-    out = outdir.make_out(p.out_target, p.out_default, say)
+    """Save the run into its folder; return (folder, figure path, figure).
+
+    The folder was proven writable before the run, but a disk can fill up or a folder be
+    removed meanwhile: the results then go to a new temporary folder, and the run ends
+    with exit code 1 naming it, rather than losing what was measured."""
+    try:
+        out = outdir.make_out(p.out_target, p.out_default, say)
+        return (out,) + write_files(out, p.kind, run)
+    except OSError as e:
+        failed = f"cannot write the results into {p.out_target} ({e.strerror or e})"
+    rescue = tempfile.mkdtemp(prefix="ovsched-results-")
+    try:
+        write_files(rescue, p.kind, run)
+    except OSError as e:
+        raise RunError(f"{failed}, nor into {rescue} ({e.strerror or e}): this run's "
+                       f"results are lost", run) from None
+    raise RunError(f"{failed}; they were saved in {rescue} instead", run)
+
+
+def write_files(out, kind, run):
+    """Records, summary, samples, trace and figure into the folder ``out``."""
     write_csv(run, os.path.join(out, "records.csv"))
     if run.utilization is not None:
         write_utilization_csv(run.utilization, os.path.join(out, "utilization.csv"))
     write_json(run.summary, os.path.join(out, "summary.json"))
     write_json(trace(run), os.path.join(out, "trace.json"), compact=True)
-    figure_path = os.path.join(out, FIGURE_NAMES[p.kind])
-    figure = PLOTS[p.kind](run)
+    figure_path = os.path.join(out, FIGURE_NAMES[kind])
+    figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)
-    return out, figure_path, figure
+    return figure_path, figure
 
 
 def say_ending(run, out, say):

@@ -52,3 +52,27 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, tiny_model):
         run_experiment(settings(tiny_model, tmp_path / "o", device="CPUX"), {},
                        kind="timeline")
     assert not (tmp_path / "o").exists()
+
+
+def test_results_that_cannot_be_written_are_saved_elsewhere(tmp_path, tiny_model, monkeypatch):
+    """A disk that fills up during the run: exit 1 naming where the results went instead."""
+    from ovsched import experiment
+    from ovsched.errors import RunError
+
+    real = experiment.write_csv
+    target = str(tmp_path / "o")
+
+    def full_disk(run, path):
+        if str(path).startswith(target):
+            raise OSError(28, "No space left on device")
+        real(run, path)
+
+    monkeypatch.setattr(experiment, "write_csv", full_disk)
+    with pytest.raises(RunError) as e:
+        run_experiment(settings(tiny_model, target), {}, kind="timeline")
+    text = str(e.value)
+    assert "cannot write the results into" in text and "No space left on device" in text
+    rescue = text.rsplit("they were saved in ", 1)[1].split(" instead")[0]
+    assert os.path.isfile(os.path.join(rescue, "summary.json"))
+    assert os.path.isfile(os.path.join(rescue, "records.csv"))
+    assert e.value.run is not None and len(e.value.run) == 8
