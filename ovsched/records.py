@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .files import atomic_write
+
 COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "scheduled_s",
            "submitted_s", "completed_s", "latency_ms", "lateness_ms", "queue_wait_ms",
            "infer_ms")
@@ -128,20 +130,6 @@ def _cell(name, value):
     if name.endswith("_s"):
         return f"{value:.6f}"
     return f"{value:.3f}"
-
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def write_csv(run, path):

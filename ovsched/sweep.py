@@ -385,7 +385,7 @@ def cell_row(cell, measured, repeat, failures=()):
 
 def write_rows(rows, path):
     """sweep.csv: one row a cell; unknown values are written as "unknown"."""
-    from .records import atomic_write
+    from .files import atomic_write
     names = list(dict.fromkeys(k for row in rows for k in row))
 
     def cell(value):

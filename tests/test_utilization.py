@@ -121,13 +121,22 @@ def values(sampler, source, skip=0):
     return np.array([v for src, v in zip(s["source"], s["value"]) if src == source][skip:])
 
 
+def times(sampler, source, skip=0):
+    s = sampler.samples()
+    return np.array([t for src, t in zip(s["source"], s["time_s"]) if src == source][skip:])
+
+
 def assert_near(sampler, source, percent, skip=0):
-    # The mean, not the median: on a busy machine the thread that advances the fake
-    # counters can stall for a few periods, which moves work from one sample to the next
-    # but keeps the sum, and so the mean, of equal periods.
-    v = values(sampler, source, skip)
+    # The mean over time, not the median: on a busy machine the thread that advances the
+    # fake counters can stall for a few periods, which moves work from one sample to the
+    # next but keeps what the periods add up to. Each sample averages the period that ends
+    # at its time, so it weighs by that period (the first one taken as long as the next).
+    v, t = values(sampler, source, skip), times(sampler, source, skip)
     assert len(v) >= 2, f"{source}: {len(v)} samples"
-    assert abs(v.mean() - percent) < 5, (source, v)
+    periods = np.diff(t)
+    periods = np.concatenate(([periods[0]], periods))
+    mean = float(np.sum(v * periods) / np.sum(periods))
+    assert abs(mean - percent) < 5, (source, mean, v)
 
 
 @linux_only
@@ -298,8 +307,11 @@ def test_a_busy_core_shows_in_process_and_cpu():
     start_s, end_s = t0_s - sampler.t0_perf + 0.1, t0_s - sampler.t0_perf + wall_s
     inside = utilization.summarize(sampler.samples(), start_s + 0.1, end_s)
     expected = 100.0 * used_s / (wall_s * cores)  # this process's share, measured directly
-    assert expected > 0.3 * 100 / cores  # the burn ran
-    assert abs(inside["process"]["mean"] - expected) < 10, (inside["process"], expected)
+    # the burn ran; on a busy machine it gets less than a whole core, so the tolerance
+    # follows what it got (a reader reading nothing still fails)
+    assert expected > 5
+    tolerance = min(10.0, max(4.0, 0.35 * expected))
+    assert abs(inside["process"]["mean"] - expected) < tolerance, (inside["process"], expected)
     assert inside["cpu"]["mean"] > inside["process"]["mean"] - 5
     per_core = np.mean([inside[f"cpu{i}"]["mean"] for i in range(cores)])
     assert abs(per_core - inside["cpu"]["mean"]) < 5

@@ -1,9 +1,10 @@
 """Samples as data: summary statistics and the ``utilization.csv`` file."""
 
 import csv
-import os
 
 import numpy as np
+
+from ..files import atomic_write
 
 COLUMNS = ("time_s", "source", "value")
 
@@ -38,19 +39,13 @@ def summarize(samples, start_s=None, end_s=None):
 def write_csv(samples, path):
     """Write the samples (columns time_s, source, value) to ``path`` through a temporary file
     renamed into place, so a reader never sees half a file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(COLUMNS)
-            w.writerows((f"{t:.6f}", s, f"{v:.3f}") for t, s, v in
-                        zip(samples["time_s"], samples["source"], samples["value"]))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    def rows(f):
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        w.writerows((f"{t:.6f}", s, f"{v:.3f}") for t, s, v in
+                    zip(samples["time_s"], samples["source"], samples["value"]))
+
+    atomic_write(path, rows)
 
 
 def read_csv(path):
