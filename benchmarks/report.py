@@ -79,13 +79,16 @@ class Report:
     def settle_under_load(self, section, other_share, limit=OTHER_LOAD_LIMIT):
         """INCONCLUSIVE for the section's wall-clock figures when other processes used more
         than ``limit`` of the machine's CPUs meanwhile (None: unknown, left as measured)."""
-        if other_share is None or other_share <= limit:
-            return
-        why = (f"other processes used {other_share * 100:.0f} % of the CPUs meanwhile (over "
-               f"{limit * 100:.0f} %): one wall-clock round cannot decide")
         for row in self.figures:
             if row["section"] == section and row.get("wall_clock"):
-                self.inconclusive(row, why)
+                self.settle_row(row, other_share, limit)
+
+    def settle_row(self, row, other_share, limit=OTHER_LOAD_LIMIT):
+        """settle_under_load for one row, with the load of the time it was measured in."""
+        if other_share is not None and other_share > limit:
+            self.inconclusive(row, f"other processes used {other_share * 100:.0f} % of the "
+                                   f"CPUs meanwhile (over {limit * 100:.0f} %): one "
+                                   f"wall-clock round cannot decide")
 
     def unknown(self, section, key, figure, why, unit="", target=None):
         """A figure that this run cannot give: value None, and why."""
