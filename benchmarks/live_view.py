@@ -26,6 +26,7 @@ TARGET = ("<=", 1.05)  # median latency, show=True / show=False
 LATENESS_TARGET = ("<=", 2.0)  # ms, submit lateness p99 with the view on
 FINAL_WINDOW = r"done \(any key closes\)"  # xdotool regex for the script's final window
 SIZES = {"full": {"pairs": 10, "requests": 200}, "quick": {"pairs": 1, "requests": 100}}
+REPRESS_S = 3.0  # seconds to wait for the script to end after pressing Escape
 
 
 def why_not_shown(ctx):
@@ -50,9 +51,11 @@ def close_final_window(proc, out, display, timeout):
         p = subprocess.run(["xdotool", "search", "--name", FINAL_WINDOW, "windowfocus",
                             "--sync", "key", "Escape"], check=False, env=env,
                            capture_output=True, timeout=30)
-        if p.returncode == 0:
-            return
-        time.sleep(0.25)
+        # a key that reaches the window before it takes events is lost (a busy machine
+        # shows this): press again until the script has ended
+        again = time.time() + (REPRESS_S if p.returncode == 0 else 0.25)
+        while not ended(proc) and time.time() < again:
+            time.sleep(0.1)
 
 
 def script_run(ctx, show, n):
@@ -114,6 +117,10 @@ def run(ctx, size):
     ctx.report.add_comparison("live_view", "ratio",
                               "median latency show=True / show=False, median of pairs",
                               measured, TARGET)
-    ctx.report.add("live_view", "lateness_p99_on_ms", "submit lateness p99, show=True",
-                   median([s["lateness_ms"]["p99"] for s in on]), "ms", LATENESS_TARGET,
-                   peers={"show=False": median([s["lateness_ms"]["p99"] for s in off])})
+    row = ctx.report.add("live_view", "lateness_p99_on_ms", "submit lateness p99, show=True",
+                         median([s["lateness_ms"]["p99"] for s in on]), "ms", LATENESS_TARGET,
+                         peers={"show=False": median([s["lateness_ms"]["p99"] for s in off])},
+                         wall_clock=True)
+    if disturbed:
+        ctx.report.inconclusive(row, "even --show=False waited for free queue slots in "
+                                     f"{len(disturbed)} pair(s): the lateness is the queue's")

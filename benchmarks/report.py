@@ -4,6 +4,10 @@ A figure is a plain dict with at least ``section``, ``key``, ``figure``, ``value
 ``target`` and ``verdict``; a paired comparison adds ``pairs``, ``ci_low``, ``ci_high``,
 ``ratios``, ``spread`` and the machine's state before and after. A figure that could not be
 measured has value None and a ``note`` saying why.
+
+A single wall-clock figure (no pairs, so no interval) is marked ``wall_clock``: when other
+processes took more than OTHER_LOAD_LIMIT of the machine's CPUs during its section, its
+verdict is INCONCLUSIVE, since one round on a busy machine shows the machine, not the tool.
 """
 
 import json
@@ -13,6 +17,8 @@ import os
 import numpy as np
 
 from benchmarks import machine, pairs
+
+OTHER_LOAD_LIMIT = 0.25  # share of all CPUs used by other processes during a section
 
 
 def plain(value):
@@ -51,12 +57,38 @@ class Report:
         self.figures.append(row)
         return row
 
-    def add(self, section, key, figure, value, unit="", target=None, peers=None, note=None):
-        """One measured value; ``target`` is (op, bound), op one of pairs.OPS."""
+    def add(self, section, key, figure, value, unit="", target=None, peers=None, note=None,
+            wall_clock=False):
+        """One measured value; ``target`` is (op, bound), op one of pairs.OPS. ``wall_clock``:
+        a single timing that other processes' load can decide (see settle_under_load)."""
         verdict = None
         if target is not None and value is not None and math.isfinite(value):
             verdict = "PASS" if pairs.meets(value, target) else "MISS"
-        return self._row(section, key, figure, value, unit, target, verdict, peers, note)
+        row = self._row(section, key, figure, value, unit, target, verdict, peers, note)
+        if wall_clock:
+            row["wall_clock"] = True
+        return row
+
+    @staticmethod
+    def inconclusive(row, why):
+        """Withdraw a row's PASS/MISS: the conditions of its measurement cannot decide it."""
+        if row["verdict"] in ("PASS", "MISS"):
+            row["verdict"] = "INCONCLUSIVE"
+            row["note"] = why if not row.get("note") else f"{row['note']}; {why}"
+
+    def settle_under_load(self, section, other_share, limit=OTHER_LOAD_LIMIT):
+        """INCONCLUSIVE for the section's wall-clock figures when other processes used more
+        than ``limit`` of the machine's CPUs meanwhile (None: unknown, left as measured)."""
+        for row in self.figures:
+            if row["section"] == section and row.get("wall_clock"):
+                self.settle_row(row, other_share, limit)
+
+    def settle_row(self, row, other_share, limit=OTHER_LOAD_LIMIT):
+        """settle_under_load for one row, with the load of the time it was measured in."""
+        if other_share is not None and other_share > limit:
+            self.inconclusive(row, f"other processes used {other_share * 100:.0f} % of the "
+                                   f"CPUs meanwhile (over {limit * 100:.0f} %): one "
+                                   f"wall-clock round cannot decide")
 
     def unknown(self, section, key, figure, why, unit="", target=None):
         """A figure that this run cannot give: value None, and why."""
@@ -128,7 +160,7 @@ def print_table(report):
             s = f["spread"]
             print(f"{f['key']}: ratios {fmt(s['min'])} .. {fmt(s['max'])} (quartiles "
                   f"{fmt(s['q1'])} .. {fmt(s['q3'])}); {f['machine']}")
-        elif f.get("note"):
+        if "pairs" not in f and f.get("note"):
             notes.setdefault(f["note"], []).append(f["key"])
     for note, keys in notes.items():
         print(f"{', '.join(keys)}: {note}")

@@ -99,6 +99,7 @@ def run_sections(ctx, sections):
             except Exception as e:  # noqa: BLE001 -- one broken section must not lose the others
                 ctx.report.failed.append({"section": name, "error": f"{type(e).__name__}: {e}"})
                 print(f"  FAILED: {type(e).__name__}: {e}", flush=True)
+        ctx.report.settle_under_load(name, load.share)
         ctx.report.detail(name, size=size, wall_s=load.wall_s, other_cpu_share=load.share)
 
 

@@ -2,7 +2,9 @@
 
 Finished requests are drawn once onto a kept canvas; each frame copies that canvas and adds
 what changes (pending requests, the clock, the counters), so a frame costs the same at the
-start of a run and at its end.
+start of a run and at its end. The window is polled for keys on every call, but a new frame
+is composed and shown only FRAME_RATE_FPS times a second: on a small machine every cycle the
+drawing takes is one the inference lacks (see the README's Performance section).
 """
 
 import time
@@ -19,14 +21,42 @@ GREEN, CYAN, RED, GREY, WHITE, YELLOW = ((0, 255, 0), (255, 255, 0), (60, 60, 25
 DEVICE_COLOURS = ((255, 200, 80), (80, 160, 255), (120, 230, 120), (230, 120, 230))
 STATS_EVERY_S = 0.5
 STRIP_H, STRIP_GAP = 70, 20  # the utilization strip's height and the room around it
+# A frame (compose, imshow, Qt/GTK painting it) costs ~1.5 ms of CPU time; the keys are
+# polled on every loop tick (~0.2 ms) regardless, so ESC/q/close answer within one tick.
+FRAME_RATE_FPS = 12.0
+TRIANGLE_SIZE = 5
 
 
-def _triangle(img, x, y, colour, size=5, filled=False):
-    pts = np.array([[x, y - size], [x - size, y + size - 1], [x + size, y + size - 1]], np.int32)
+def _triangle_corners(size):
+    return np.array([[0, -size], [-size, size - 1], [size, size - 1]], np.int32)
+
+
+TRIANGLE = _triangle_corners(TRIANGLE_SIZE)
+
+
+def _triangle(img, x, y, colour, size=TRIANGLE_SIZE, filled=False):
+    pts = (TRIANGLE if size == TRIANGLE_SIZE else _triangle_corners(size)) + (x, y)
     if filled:
         cv2.fillConvexPoly(img, pts, colour, cv2.LINE_AA)
     else:
         cv2.polylines(img, [pts], True, colour, 1, cv2.LINE_AA)
+
+
+def _filled_triangles(img, xs, y, colour):
+    """One filled triangle per x on row y (each drawn alone: they overlap, and one fillPoly
+    call over all of them would leave the overlaps empty)."""
+    for pts in TRIANGLE[None] + np.stack([xs, np.full_like(xs, y)], axis=1)[:, None]:
+        cv2.fillConvexPoly(img, pts, colour, cv2.LINE_AA)
+
+
+def next_frame_due_s(due_s, now_s, interval_s):
+    """When the frame after one drawn at ``now_s`` (scheduled for ``due_s``) is due.
+
+    Kept on the schedule, so that a loop tick coarser than the interval still gives the
+    frame rate on average; a frame more than an interval late restarts the schedule rather
+    than drawing a burst to catch up."""
+    due_s += interval_s
+    return due_s if due_s > now_s else now_s + interval_s
 
 
 class View:
@@ -43,6 +73,9 @@ class View:
         self.closed = False
         self.stop_reason = None
         self.drawn = 0
+        self.frames = 0
+        self.frame_due_s = 0.0  # perf_counter time; the first update draws at once
+        self.frame_interval_s = 1.0 / FRAME_RATE_FPS
         w, h = self.size
         self.canvas = np.zeros((h, w, 3), np.uint8)
         cv2.namedWindow(self.name, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
@@ -79,16 +112,25 @@ class View:
         return True
 
     def update(self, runner):
-        """Draw one frame; False once the user asked to stop."""
+        """Show a new frame when one is due, and poll the window; False once the user asked
+        to stop. Called on every tick of the main thread's loop."""
         if self.closed:
             return False
+        now = time.perf_counter()
+        if now >= self.frame_due_s:
+            self.draw_frame(runner)
+            self.frame_due_s = next_frame_due_s(self.frame_due_s, now, self.frame_interval_s)
+        return self.keys()
+
+    def draw_frame(self, runner):
+        """Compose one frame from the kept canvas and the overlay, and show it."""
         self.prepare(runner)
         self.draw_new(runner)
         frame = self.canvas.copy()
         self.overlay(frame, runner)
         self.draw_utilization(frame, runner)
         cv2.imshow(self.name, frame)
-        return self.keys()
+        self.frames += 1
 
     def prepare(self, runner):
         pass
@@ -156,6 +198,11 @@ class TimelineView(View):
         w = self.size[0] - self.left - self.right
         return int(round(self.left + w * t / self.span_s))
 
+    def xs(self, t):
+        """x of many times at once, as int32 (rounded as x rounds)."""
+        w = self.size[0] - self.left - self.right
+        return np.rint(self.left + w * np.asarray(t, float) / self.span_s).astype(np.int32)
+
     def draw_axes(self):
         w, h = self.size
         step = next(s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1e9)
@@ -197,8 +244,7 @@ class TimelineView(View):
         n, done = runner.n_submitted, runner.n_completed
         sub, comp = runner.run.columns["submitted_s"], runner.run.columns["completed_s"]
         pending = np.flatnonzero(np.isnan(comp[:n]))
-        for i in pending:
-            _triangle(frame, self.x(sub[i]), self.top, RED, filled=True)
+        _filled_triangles(frame, self.xs(sub[pending]), self.top, RED)
         now = time.perf_counter() - runner.t0
         xn = self.x(min(now, self.span_s))
         cv2.line(frame, (xn, self.top - 8), (xn, self.bottom + 8), GREY, 1)

@@ -124,3 +124,22 @@ def test_own_cpu_figures_say_not_recorded_without_the_block():
     assert rows["live_view_core_pct"]["note"] == "Xvfb is not installed"
     assert rows["submit_callback_infer_pct"]["value"] is None
     assert rows["submit_us"]["value"] == pytest.approx(20.0)
+
+
+def test_a_busy_machine_makes_single_wall_clock_verdicts_inconclusive():
+    from benchmarks.report import Report
+
+    r = Report()
+    timed = r.add("s", "p99", "lateness p99", 3.0, "ms", ("<=", 1.0), wall_clock=True)
+    memory = r.add("s", "rss", "peak RSS", 300.0, "MB", ("<", 500))
+    other = r.add("t", "p99", "lateness p99", 0.5, "ms", ("<=", 1.0), wall_clock=True)
+    r.settle_under_load("s", 0.10)  # a quiet machine: verdicts stand
+    assert (timed["verdict"], memory["verdict"]) == ("MISS", "PASS")
+    r.settle_under_load("s", None)  # unknown load: left as measured
+    assert timed["verdict"] == "MISS"
+    r.settle_under_load("s", 0.60)
+    assert timed["verdict"] == "INCONCLUSIVE" and "60 %" in timed["note"]
+    assert memory["verdict"] == "PASS" and other["verdict"] == "PASS"
+    untargeted = r.add("s", "mean", "lateness mean", 2.0, "ms", wall_clock=True)
+    r.settle_under_load("s", 0.60)
+    assert untargeted["verdict"] is None
