@@ -734,87 +734,127 @@ def main(argv=None):
             return EXIT_USAGE
 
 
+@dataclass
+class SweepState:
+    """A sweep under way: its cells, where it writes, and what each cell gave so far."""
+
+    grid: object
+    cells: list
+    out: str
+    measured: dict
+    failures: dict
+
+    @property
+    def csv_path(self):
+        return os.path.join(self.out, "sweep.csv")
+
+    def rows(self):
+        return [cell_row(c, self.measured[c.index], self.grid.repeat, self.failures[c.index])
+                for c in self.cells if self.measured[c.index] or self.failures[c.index]]
+
+    @property
+    def runs_done(self):
+        return sum(len(m) for m in self.measured.values())
+
+
 def _sweep(argv, interrupt):
+    from . import experiment
+    state = plan_sweep(argv, experiment.core())
+    todo = pending_runs(state)
+    stopped = run_all(state, todo, interrupt, experiment)
+    return finish(state, stopped)
+
+
+def plan_sweep(argv, core):
+    """Read the grid, check every cell's device, and prepare (or reopen) the folder."""
     defaults, properties = script_defaults()
     grid = parse_grid(argv, defaults, properties)
     cells = make_cells(grid, defaults, properties)
     check_cells(cells, grid.given)
-    from . import experiment
-    core = experiment.core()
     for device in dict.fromkeys(cell.settings["device"] for cell in cells):
         devices.check_device(core, device)
     out = prepare_out(grid, cells, argv)
     print(f"sweep of {len(cells)} cells x {grid.repeat} repeats into {out}")
-    measured = {cell.index: [] for cell in cells}
-    failures = {cell.index: [] for cell in cells}
+    return SweepState(grid, cells, out, {c.index: [] for c in cells},
+                      {c.index: [] for c in cells})
+
+
+def pending_runs(state):
+    """The runs still to do, in rounds; finished ones (a resumed sweep's) are read back and
+    an interrupted one is set aside to run again."""
     todo = []
-    for r in range(1, grid.repeat + 1):
-        for cell in cells:
-            folder = repeat_folder(out, cell, r)
+    for r in range(1, state.grid.repeat + 1):
+        for cell in state.cells:
+            folder = repeat_folder(state.out, cell, r)
             if finished(folder):
-                measured[cell.index].append(measure_saved(folder))
-            else:
-                if os.path.exists(folder):
-                    kept = set_aside(folder)
-                    print(f"{folder} was interrupted: kept as {kept}; running it again")
-                todo.append((r, cell, folder))
-    if len(todo) < len(cells) * grid.repeat:
-        print(f"resuming: {len(cells) * grid.repeat - len(todo)} runs done, {len(todo)} to go")
-    csv_path = os.path.join(out, "sweep.csv")
+                state.measured[cell.index].append(measure_saved(folder))
+                continue
+            if os.path.exists(folder):
+                kept = set_aside(folder)
+                print(f"{folder} was interrupted: kept as {kept}; running it again")
+            todo.append((r, cell, folder))
+    total = len(state.cells) * state.grid.repeat
+    if len(todo) < total:
+        print(f"resuming: {total - len(todo)} runs done, {len(todo)} to go")
+    return todo
 
-    def rows():
-        return [cell_row(c, measured[c.index], grid.repeat, failures[c.index])
-                for c in cells if measured[c.index] or failures[c.index]]
 
+def run_all(state, todo, interrupt, experiment):
+    """Run each pending run, rewriting sweep.csv after each; True when stopped early."""
     progress = SweepProgress(len(todo))
-    plan_s = {c.index: planned_s(c, grid.given) for c in cells}
-    stopped = False
+    try:
+        return _run_each(state, todo, interrupt, experiment, progress)
+    finally:
+        progress.end()
+
+
+def _run_each(state, todo, interrupt, experiment, progress):
+    plan_s = {c.index: planned_s(c, state.grid.given) for c in state.cells}
     for r, cell, folder in todo:
         if interrupt.pending:
-            stopped = True
-            break
+            return True
         left = sum(plan_s[c.index] for _, c, _ in todo[progress.done:])
         overhead = (sum(progress.overhead_s) / len(progress.overhead_s)
                     if progress.overhead_s else None)
-        progress.show(cell.index + 1, len(cells), r,
+        progress.show(cell.index + 1, len(state.cells), r,
                       None if overhead is None else left + overhead * (len(todo) - progress.done))
         started = time.perf_counter()
         os.makedirs(os.path.dirname(folder), exist_ok=True)
         try:
-            result = run_one(cell, folder, grid.given, interrupt, experiment)
+            result = run_one(cell, folder, state.grid.given, interrupt, experiment)
         except Interrupted:
-            stopped = True
-            break
+            return True
         except (RunError, UsageError) as e:
-            failures[cell.index].append(str(e))
+            state.failures[cell.index].append(str(e))
             progress.done += 1
             continue
         progress.overhead_s.append(time.perf_counter() - started - plan_s[cell.index])
         progress.done += 1
         if result.interrupted:
-            stopped = True
-            break
-        measured[cell.index].append(repeat_metrics(result.run))
-        write_rows(rows(), csv_path)
-    progress.end()
-    table = rows()
-    write_rows(table, csv_path)
-    text_rows = read_rows(csv_path)
-    figure_path = os.path.join(out, "sweep.png")
+            return True
+        state.measured[cell.index].append(repeat_metrics(result.run))
+        write_rows(state.rows(), state.csv_path)
+    return False
+
+
+def finish(state, stopped):
+    """Write sweep.csv and sweep.png; advise, or say how to resume; the exit code."""
+    write_rows(state.rows(), state.csv_path)
+    text_rows = read_rows(state.csv_path)
+    figure_path = os.path.join(state.out, "sweep.png")
     if text_rows:
         plot_sweep(text_rows).savefig(figure_path, dpi=110)
     if stopped:
-        done = sum(len(m) for m in measured.values())
-        print(f"interrupted: {done} of {len(cells) * grid.repeat} runs done; {csv_path} holds "
-              f"the cells measured so far; finish with the same command and --resume",
-              file=sys.stderr)
+        print(f"interrupted: {state.runs_done} of {len(state.cells) * state.grid.repeat} runs "
+              f"done; {state.csv_path} holds the cells measured so far; finish with the same "
+              f"command and --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    say_advice(text_rows, grid.p99_ms)
-    print(f"sweep: {csv_path}\nfigure: {figure_path}")
-    failed = [c for c in cells if failures[c.index]]
+    say_advice(text_rows, state.grid.p99_ms)
+    print(f"sweep: {state.csv_path}\nfigure: {figure_path}")
+    failed = [c for c in state.cells if state.failures[c.index]]
     if failed:
         print(f"error: {len(failed)} cell(s) failed, e.g. {failed[0].name}: "
-              f"{failures[failed[0].index][0]}", file=sys.stderr)
+              f"{state.failures[failed[0].index][0]}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
