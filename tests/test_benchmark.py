@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, headless_env
 
 BENCHMARK = ROOT / "benchmarks" / "run.py"
-SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view", "own_cpu"}
+SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view", "own_cpu", "sampler"}
 FIELDS = {"section", "key", "figure", "value", "unit", "target", "verdict", "peers"}
 COMPARISON_FIELDS = {"pairs", "ci_low", "ci_high", "ratios", "spread", "machine"}
 VERDICTS = {"PASS", "MISS", "INCONCLUSIVE"}
@@ -28,6 +28,7 @@ POSITIVE = {
     "scale.write_trace_s",
     "scale.timeline_figure_s", "scale.latency_figure_s",
     "live_view.median_on_ms", "live_view.ratio", "live_view.lateness_p99_on_ms",
+    "sampler.pacing_p99_on_ms", "sampler.pacing_ratio",
 }
 COMPARED = {"latency.ratio", "throughput.ratio"}
 WINDOWED = {"live_view.median_on_ms", "live_view.ratio", "live_view.lateness_p99_on_ms"}
