@@ -56,6 +56,15 @@ def close_final_window(proc, out, display, timeout):
         again = time.time() + (REPRESS_S if p.returncode == 0 else 0.25)
         while not ended(proc) and time.time() < again:
             time.sleep(0.1)
+    release_escape(env)
+
+
+def release_escape(env):
+    """Make sure the virtual keyboard's Escape is up. A press whose window vanished before
+    its release can leave it down, and the server's auto-repeat then sends Escape to the
+    next window that takes the focus: the next run's live view, which it stops."""
+    subprocess.run(["xdotool", "keyup", "Escape"], check=False, env=env,
+                   capture_output=True, timeout=30)
 
 
 def script_run(ctx, show, n):
@@ -72,6 +81,7 @@ def script_run(ctx, show, n):
             raise
         ctx.report.warnings.append("live_view: a --show=True run was stopped in its window "
                                    "by a stray key before it measured anything; run once more")
+        release_escape(dict(os.environ, DISPLAY=ctx.screen.display))
         return _script_run(ctx, show, n)
 
 
