@@ -14,6 +14,7 @@ import time
 import numpy as np
 import openvino as ov
 
+from benchmarks import pairs
 from ovsched import analysis, model_inputs, models, records, standin
 from ovsched.plots import plot_latency, plot_timeline
 from ovsched.runner import Runner
@@ -192,3 +193,17 @@ def benchmark_app(ctx, hint, seconds):
         raise RuntimeError(f"{' '.join(cmd)} exited with {p.returncode}:\n{text[-1500:]}")
     mode = re.search(r"Measuring performance \(([^)]*)\)", text)
     return float(median_ms.group(1)), float(fps.group(1)), mode.group(1) if mode else ""
+
+
+def against_benchmark_app(ctx, section, ours_once, theirs_once, n_pairs, show):
+    """``(measured, ours)``: our figure and benchmark_app's in ABBA pairs where benchmark_app
+    is installed (``measured`` as pairs.measure_pairs returns it), else ours alone with the
+    comparison reported as skipped (``measured`` None). ``show`` formats one figure."""
+    def progress(i, a, b):
+        print(f"  pair {i + 1}: ours {show(a)}, benchmark_app {show(b)}", flush=True)
+
+    if ctx.bench:
+        measured = pairs.measure_pairs(ours_once, theirs_once, n_pairs, progress)
+        return measured, measured["a"]
+    ctx.report.skip(section, "benchmark_app comparison", ctx.bench_why)
+    return None, [ours_once() for _ in range(n_pairs)]

@@ -1,8 +1,7 @@
 """Back-to-back median latency against benchmark_app -hint latency in alternating pairs;
 our timestamp overhead; paced latency against back-to-back."""
 
-from benchmarks import pairs
-from benchmarks.common import benchmark_app, compile_model, median, run_ours
+from benchmarks.common import against_benchmark_app, benchmark_app, compile_model, median, run_ours
 
 DOC = "back-to-back latency against benchmark_app -hint latency, in ABBA pairs"
 PACED_INTERVAL_MS = 50.0
@@ -27,15 +26,8 @@ def run(ctx, size):
         modes.add(mode)
         return m
 
-    def progress(i, a, b):
-        print(f"  pair {i + 1}: ours {a:.2f} ms, benchmark_app {b:.2f} ms", flush=True)
-
-    if ctx.bench:
-        measured = pairs.measure_pairs(ours_once, theirs_once, size["pairs"], progress)
-        ours = measured["a"]
-    else:
-        ctx.report.skip("latency", "benchmark_app comparison", ctx.bench_why)
-        measured, ours = None, [ours_once() for _ in range(size["pairs"])]
+    measured, ours = against_benchmark_app(ctx, "latency", ours_once, theirs_once,
+                                           size["pairs"], lambda v: f"{v:.2f} ms")
     paced = run_ours(compiled, 1, size["paced_requests"], PACED_INTERVAL_MS)
     paced_median = median(paced["latency_ms"])
     b2b = median(ours)

@@ -1,7 +1,7 @@
 """Flood-mode inferences/s against benchmark_app -hint throughput in alternating pairs."""
 
-from benchmarks import pairs
-from benchmarks.common import analysis, benchmark_app, compile_model, median, run_ours
+from benchmarks.common import (against_benchmark_app, analysis, benchmark_app, compile_model,
+                               median, run_ours)
 
 DOC = "flood FPS against benchmark_app -hint throughput, in ABBA pairs"
 TARGET = (">=", 0.97)  # ours / benchmark_app, inferences per second
@@ -25,15 +25,8 @@ def run(ctx, size):
         modes.add(mode)
         return fps
 
-    def progress(i, a, b):
-        print(f"  pair {i + 1}: ours {a:.1f} fps, benchmark_app {b:.1f} fps", flush=True)
-
-    if ctx.bench:
-        measured = pairs.measure_pairs(ours_once, theirs_once, size["pairs"], progress)
-        ours = measured["a"]
-    else:
-        ctx.report.skip("throughput", "benchmark_app comparison", ctx.bench_why)
-        measured, ours = None, [ours_once() for _ in range(size["pairs"])]
+    measured, ours = against_benchmark_app(ctx, "throughput", ours_once, theirs_once,
+                                           size["pairs"], lambda v: f"{v:.1f} fps")
     ctx.report.detail("throughput", pairs=size["pairs"], requests=size["requests"],
                       nireq=nireq, ours_fps=ours,
                       benchmark_app_fps=measured["b"] if measured else [],
