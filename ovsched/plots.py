@@ -253,9 +253,11 @@ def plot_latency(run, figure=Figure):
     ax.set_xlim(-0.5, max(len(run), 1) - 0.5)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.4)
-    title = f"Inference latency: {describe_run(run.summary)}; arrivals {arrival_text(run.summary)}"
+    # the figure is 10 in wide: the arrivals go on a line of their own
+    title = (f"Inference latency: {describe_run(run.summary)}\n"
+             f"arrivals {arrival_text(run.summary)}")
     if run.summary.get("device_note"):
-        title += f"\n{run.summary['device_note']}"
+        title += f"; {run.summary['device_note']}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
