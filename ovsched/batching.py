@@ -20,11 +20,21 @@ HIDDEN = ("AUTO and MULTI hide the batch: get_runtime_model() returns the networ
           "cannot be read through them; run on the device itself (e.g. GPU) to know it")
 
 
-def batching_info(compiled, device, properties, why_unbatched=None):
+def candidates(device, available):
+    """The real devices a device string may run on: those it lists, or, for a bare AUTO or
+    MULTI, every device this machine has."""
+    listed = [name for name, _ in devices.split_device(device)]
+    if device.split(":")[0] in ("AUTO", "MULTI") and not listed:
+        return list(available)
+    return listed
+
+
+def batching_info(compiled, device, properties, why_unbatched=None, available=()):
     """Batch size and timeout when the compiled model batches; a warning when it fell back.
 
     ``batching`` is True, False, or None when it cannot be known (then ``unknown`` says
-    why): THROUGHPUT on a GPU under AUTO or MULTI may batch, but neither reports it.
+    why): THROUGHPUT on a GPU under AUTO or MULTI may batch, but neither reports it. A bare
+    AUTO may pick any of the ``available`` devices, so a GPU among them counts.
     ``why_unbatched`` is what the model shows about a fallback to batch 1, when known."""
     timeout = devices.read_property(compiled, "AUTO_BATCH_TIMEOUT")
     requested = None
@@ -32,7 +42,8 @@ def batching_info(compiled, device, properties, why_unbatched=None):
         if batch:
             requested = int(batch)
     hint = properties.get("PERFORMANCE_HINT", "").upper()
-    implicit = ("GPU" in device and hint == "THROUGHPUT"
+    on_gpu = any(name.split(".")[0] == "GPU" for name in candidates(device, available))
+    implicit = (on_gpu and hint in ("THROUGHPUT", "CUMULATIVE_THROUGHPUT")
                 and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
     if implicit and device.startswith(("AUTO", "MULTI")):
         return {"batching": None, "batch_size": None, "requested_batch_size": requested,

@@ -192,7 +192,8 @@ def compile_stage(p, m, say):
     exec_devices = device_text(compiled.get_property("EXECUTION_DEVICES"))
     nireq = p.settings["nireq"] or optimal
     info, warning = batching.batching_info(compiled, p.device, p.properties,
-                                           model_inputs.batch_fallback_hint(m.model))
+                                           model_inputs.batch_fallback_hint(m.model),
+                                           list(core().available_devices))
     say(f"compiled in {compile_s:.2f} s; OPTIMAL_NUMBER_OF_INFER_REQUESTS {optimal}; "
         f"EXECUTION_DEVICES {exec_devices}; queue of {nireq} requests")
     if info["batching"]:

@@ -89,6 +89,24 @@ def test_auto_and_multi_over_a_gpu_say_the_batch_is_unknown_not_fixed(device):
     assert "hide the batch" in info["unknown"] and "get_runtime_model" in info["unknown"]
 
 
+def test_a_bare_auto_is_unknown_where_it_may_pick_a_gpu_and_single_where_it_cannot():
+    from ovsched.batching import batching_info
+    props = {"PERFORMANCE_HINT": "THROUGHPUT"}
+    # the article's 1.2.3: AUTO with THROUGHPUT on a machine with a GPU may batch there
+    info, warning = batching_info(FakeCompiled({}), "AUTO", props, available=["CPU", "GPU"])
+    assert info["batching"] is None and "hide the batch" in info["unknown"]
+    assert warning is None
+    info, _ = batching_info(FakeCompiled({}), "MULTI", props, available=["CPU", "GPU.1"])
+    assert info["batching"] is None
+    # with only a CPU AUTO cannot batch implicitly (a CPU has no OPTIMAL_BATCH_SIZE)
+    info, warning = batching_info(FakeCompiled({}), "AUTO", props, available=["CPU"])
+    assert info["batching"] is False and warning is None
+    # ALLOW_AUTO_BATCHING=NO keeps a GPU from batching: that is known
+    info, _ = batching_info(FakeCompiled({}), "AUTO", {**props, "ALLOW_AUTO_BATCHING": "NO"},
+                            available=["CPU", "GPU"])
+    assert info["batching"] is False
+
+
 def test_a_gpu_itself_reports_its_batch_or_the_fall_back():
     from ovsched.batching import batching_info
     props = {"PERFORMANCE_HINT": "THROUGHPUT"}
