@@ -56,7 +56,7 @@ PRESETS = {
         },
         "1.3.3b": {
             "about": "as 1.3.3a with AUTO_BATCH_TIMEOUT=100: within 100 ms only one request "
-                     "arrives, so batches of one and a short wait",
+                     "arrives, so each runs alone when the timer expires, after a short wait",
             "settings": {"device": "GPU", "niter": 20, "interval": 300.0, "nireq": 16},
             "properties": {"PERFORMANCE_HINT": "THROUGHPUT", "ALLOW_AUTO_BATCHING": "YES",
                            "AUTO_BATCH_TIMEOUT": "100"},
