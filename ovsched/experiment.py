@@ -33,7 +33,7 @@ from .plots import PLOTS
 from .presets import PRESETS
 from .records import Run, write_csv, write_json
 from .report import Progress, print_table
-from .runner import Runner, device_text
+from .runner import Runner
 from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from .trace import trace
 from .utilization import machine_info, write_csv as write_utilization_csv
@@ -189,7 +189,7 @@ def compile_stage(p, m, say):
     compiled, compile_s = on_own_thread(
         lambda: devices.compile_model(core(), m.model, p.device, p.properties))
     optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-    exec_devices = device_text(compiled.get_property("EXECUTION_DEVICES"))
+    exec_devices = devices.device_text(compiled.get_property("EXECUTION_DEVICES"))
     nireq = p.settings["nireq"] or optimal
     info, warning = batching.batching_info(compiled, p.device, p.properties,
                                            model_inputs.batch_fallback_hint(m.model),

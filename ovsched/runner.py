@@ -13,15 +13,12 @@ import openvino as ov
 
 from .errors import essential
 from .records import Run
-from .devices import device_text
 from .switch import DeviceLog, normalise
 
 IDLE_GIVE_UP_S = 1.0
 # A sleep is cut into pieces no longer than this, so that a stop is seen quickly.
 STOP_CHECK_S = 0.05
 
-
-__all__ = ["Runner", "device_text"]
 
 
 class Runner:
