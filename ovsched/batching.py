@@ -2,7 +2,7 @@
 
 import os
 
-from . import devices
+from . import device_names
 
 
 def runtime_batch(compiled):
@@ -23,7 +23,7 @@ HIDDEN = ("AUTO and MULTI hide the batch: get_runtime_model() returns the networ
 def candidates(device, available):
     """The real devices a device string may run on: those it lists, or, for a bare AUTO or
     MULTI, every device this machine has."""
-    listed = [name for name, _ in devices.split_device(device)]
+    listed = [name for name, _ in device_names.split_device(device)]
     if device.split(":")[0] in ("AUTO", "MULTI") and not listed:
         return list(available)
     return listed
@@ -36,9 +36,9 @@ def batching_info(compiled, device, properties, why_unbatched=None, available=()
     why): THROUGHPUT on a GPU under AUTO or MULTI may batch, but neither reports it. A bare
     AUTO may pick any of the ``available`` devices, so a GPU among them counts.
     ``why_unbatched`` is what the model shows about a fallback to batch 1, when known."""
-    timeout = devices.read_property(compiled, "AUTO_BATCH_TIMEOUT")
+    timeout = device_names.read_property(compiled, "AUTO_BATCH_TIMEOUT")
     requested = None
-    for _name, batch in devices.split_device(device):
+    for _name, batch in device_names.split_device(device):
         if batch:
             requested = int(batch)
     hint = properties.get("PERFORMANCE_HINT", "").upper()
@@ -77,7 +77,7 @@ def cache_warning(device, properties, available):
     cache = properties.get("CACHE_DIR")
     if not cache or not device.startswith("AUTO") or not os.path.isdir(cache):
         return None
-    listed = [name for name, _ in devices.split_device(device)] or available
+    listed = [name for name, _ in device_names.split_device(device)] or available
     accelerators = [d for d in available if d.split(".")[0] != "CPU"
                     and any(d == n or d.split(".")[0] == n for n in listed)]
     if not accelerators or not any(f.endswith(".blob") for f in os.listdir(cache)):

@@ -82,7 +82,7 @@ def run_script(argv, script, kind, namespace, presets=None):
             print("interrupted before the first request: nothing written", file=sys.stderr)
             return EXIT_INTERRUPTED
         if any(a in ("-h", "--help") for a in argv):
-            from .report import help_text
+            from .help import help_text
             import openvino as ov
             print(help_text(script, defaults, properties, presets or {},
                             experiment.devices_line(), ov.get_version()))

@@ -7,10 +7,9 @@ import difflib
 import re
 import time
 
+from .device_names import KNOWN_DEVICES, VIRTUAL_DEVICES, split_device
 from .errors import UsageError, essential
 
-VIRTUAL_DEVICES = ("AUTO", "MULTI", "BATCH", "HETERO")
-KNOWN_DEVICES = ("CPU", "GPU", "NPU")
 # Values OpenVINO documents for the properties these experiments use. AUTO passes a
 # malformed value on without a word, so they are checked here for every device.
 KNOWN_VALUES = {
@@ -22,23 +21,6 @@ KNOWN_VALUES = {
 }
 COUNT_PROPERTIES = ("AUTO_BATCH_TIMEOUT", "PERFORMANCE_HINT_NUM_REQUESTS", "NUM_STREAMS",
                     "INFERENCE_NUM_THREADS")
-
-
-def split_device(device):
-    """The real device names a device string names, each with its batch text if any."""
-    head, _, rest = device.partition(":")
-    if head not in VIRTUAL_DEVICES:
-        return [(device, None)]
-    if not rest:
-        return []
-    parts = []
-    for item in rest.split(","):
-        m = re.fullmatch(r"([^()]*)(?:\(([^()]*)\))?", item.strip())
-        if m is None:
-            raise UsageError(f"cannot read device {device!r}: write a batch size in brackets "
-                             f"at the end, e.g. BATCH:CPU(8)")
-        parts.append((m.group(1), m.group(2)))
-    return parts
 
 
 def plugin_failure(core, name):
@@ -141,19 +123,3 @@ def compile_model(core, model, device, properties):
         raise UsageError(f"OpenVINO could not compile the model for {device} with "
                          f"{shown or 'no properties'}: {essential(e)}") from None
     return compiled, time.perf_counter() - start
-
-
-def read_property(compiled, name, default=None):
-    """A compiled model's property if it supports it, else ``default``."""
-    try:
-        if name not in compiled.get_property("SUPPORTED_PROPERTIES"):
-            return default
-        return compiled.get_property(name)
-    except Exception:  # some plugins list a property they then cannot report
-        return default
-
-
-def device_text(value):
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from . import (analysis, arrival, batching, devices, display, labels, model_inputs, models,
-               outdir, switch)
+from . import (analysis, arrival, batching, device_names, devices, display, labels,
+               model_inputs, models, outdir, switch)
 from .errors import Interrupted, RunError, essential
 from .plots import PLOTS
 from .presets import PRESETS
@@ -189,7 +189,7 @@ def compile_stage(p, m, say):
     compiled, compile_s = on_own_thread(
         lambda: devices.compile_model(core(), m.model, p.device, p.properties))
     optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-    exec_devices = devices.device_text(compiled.get_property("EXECUTION_DEVICES"))
+    exec_devices = device_names.device_text(compiled.get_property("EXECUTION_DEVICES"))
     nireq = p.settings["nireq"] or optimal
     info, warning = batching.batching_info(compiled, p.device, p.properties,
                                            model_inputs.batch_fallback_hint(m.model),

@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from . import devices
+from . import device_names, devices
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError
 from .settings import UsageError, apply_overrides, check_settings, script_settings, split_args
 
@@ -189,7 +189,7 @@ def batched_device(device, batch):
     if head == "BATCH":
         raise UsageError(f"--device={device} --batch={batch}: the device batches already; give "
                          f"a plain device with --batch, or leave --batch out")
-    if head in devices.VIRTUAL_DEVICES:
+    if head in device_names.VIRTUAL_DEVICES:
         raise UsageError(f"--device={device} --batch={batch}: automatic batching needs a real "
                          f"device, not {head}; e.g. --device=CPU --batch={batch}")
     return f"BATCH:{device}({batch})"

@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from .devices import device_text
+from .device_names import device_text
 
 HELPER = "(CPU)"  # how AUTO names its CPU helper in EXECUTION_DEVICES
 DURING = "during the switch"
