@@ -12,8 +12,8 @@ order and marks the switch. On a machine with only a CPU there is no switch to s
 import sys
 
 from ovsched import cli
-from ovsched.presets import PRESETS
-from ovsched.settings import DEFAULT_MODEL
+from ovsched.run.presets import PRESETS
+from ovsched.run.settings import DEFAULT_MODEL
 
 # ---- settings: edit here, or override any of them as --key=value ----
 model = DEFAULT_MODEL  # any model OpenVINO reads: IR .xml, .onnx, .tflite, TensorFlow .pb or SavedModel folder, .pdmodel; default googlenet-v1-tf IR (models.txt), if missing an offline stand-in

@@ -15,10 +15,12 @@ import numpy as np
 import openvino as ov
 
 from benchmarks import pairs
-from ovsched import analysis, model_inputs, models, records, standin
-from ovsched.plots import plot_latency, plot_timeline
-from ovsched.runner import Runner
-from ovsched.trace import trace
+from ovsched.derive import analysis
+from ovsched.run import model_inputs, models, standin
+from ovsched.data import records
+from ovsched.views.plots import plot_latency, plot_timeline
+from ovsched.run.runner import Runner
+from ovsched.views.trace import trace
 
 __all__ = [
     "INTERVAL_MS",

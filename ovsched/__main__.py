@@ -9,9 +9,10 @@ import argparse
 import os
 import sys
 
-from . import display, outdir
+from .views import display
+from .data import outdir
 from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .records import read_run
+from .data.records import read_run
 
 
 def free_name(path):
@@ -56,7 +57,7 @@ def show_or_say(fig_path, show, draw):
 def main(argv=None):
     words = sys.argv[1:] if argv is None else list(argv)
     if words[:1] == ["sweep"]:
-        from . import sweep  # its own command line: --key=value lists, not argparse
+        from . import sweep
         return sweep.main(words[1:])
     parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0],
                                      epilog="python -m ovsched sweep --help: sweep a grid of "
@@ -81,7 +82,7 @@ def main(argv=None):
 
 
 def run_command(args):
-    from .plots import PLOTS, plot_compare, same_settings
+    from .views.plots import PLOTS, plot_compare, same_settings
 
     if args.command == "replot":
         run = load(args.run)
@@ -105,7 +106,7 @@ def run_command(args):
                       f"band (median and range)")
     plot_compare(runs, names).savefig(path, dpi=110)
     print(f"figure: {path}")
-    from .machines import machines_text
+    from .views.machines import machines_text
     machines = machines_text(runs, names)
     if machines:
         print("measured on different machines:\n  " + "\n  ".join(machines))

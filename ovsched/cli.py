@@ -10,7 +10,7 @@ import sys
 
 from .errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError,
                      UsageError)
-from .settings import resolve, script_settings
+from .run.settings import resolve, script_settings
 
 
 class Interrupt:
@@ -77,12 +77,12 @@ def run_script(argv, script, kind, namespace, presets=None):
     defaults = script_settings(namespace)
     properties = namespace["properties"]
     with Interrupt(keep=program) as interrupt:
-        from . import experiment  # the heavy imports, under the handler
+        from .run import experiment
         if interrupt.pending:
             print("interrupted before the first request: nothing written", file=sys.stderr)
             return EXIT_INTERRUPTED
         if any(a in ("-h", "--help") for a in argv):
-            from .help import help_text
+            from .run.help import help_text
             import openvino as ov
             print(help_text(script, defaults, properties, presets or {},
                             experiment.devices_line(), ov.get_version()))

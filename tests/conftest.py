@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ovsched import standin  # noqa: E402
+from ovsched.run import standin# noqa: E402
 
 TIMELINE = ROOT / "auto-test.py"
 LATENCY = ROOT / "auto-test-latency-graph.py"

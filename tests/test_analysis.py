@@ -4,8 +4,8 @@ test_labels.py)."""
 import numpy as np
 import pytest
 
-from ovsched import analysis
-from ovsched.records import Run
+from ovsched.derive import analysis
+from ovsched.data.records import Run
 
 nan = float("nan")
 
@@ -41,7 +41,7 @@ def test_stats_follow_the_records():
 
 
 def test_cache_warning_only_when_auto_could_skip_to_a_cached_accelerator(tmp_path):
-    from ovsched.batching import cache_warning
+    from ovsched.derive.batching import cache_warning
     (tmp_path / "abc.blob").write_bytes(b"x")
     props = {"CACHE_DIR": str(tmp_path)}
     warning = cache_warning("AUTO", props, ["CPU", "GPU.0"])
@@ -81,7 +81,7 @@ class FakeCompiled:
 
 @pytest.mark.parametrize("device", ["AUTO:GPU", "MULTI:GPU,CPU", "AUTO:GPU,CPU"])
 def test_auto_and_multi_over_a_gpu_say_the_batch_is_unknown_not_fixed(device):
-    from ovsched.batching import batching_info
+    from ovsched.derive.batching import batching_info
     # AUTO shows its CPU helper's network (batch 1) and no AUTO_BATCH_TIMEOUT
     info, warning = batching_info(FakeCompiled({}), device, {"PERFORMANCE_HINT": "THROUGHPUT"})
     assert warning is None
@@ -90,7 +90,7 @@ def test_auto_and_multi_over_a_gpu_say_the_batch_is_unknown_not_fixed(device):
 
 
 def test_a_bare_auto_is_unknown_where_it_may_pick_a_gpu_and_single_where_it_cannot():
-    from ovsched.batching import batching_info
+    from ovsched.derive.batching import batching_info
     props = {"PERFORMANCE_HINT": "THROUGHPUT"}
     # the article's 1.2.3: AUTO with THROUGHPUT on a machine with a GPU may batch there
     info, warning = batching_info(FakeCompiled({}), "AUTO", props, available=["CPU", "GPU"])
@@ -108,7 +108,7 @@ def test_a_bare_auto_is_unknown_where_it_may_pick_a_gpu_and_single_where_it_cann
 
 
 def test_a_gpu_itself_reports_its_batch_or_the_fall_back():
-    from ovsched.batching import batching_info
+    from ovsched.derive.batching import batching_info
     props = {"PERFORMANCE_HINT": "THROUGHPUT"}
     info, warning = batching_info(FakeCompiled({"AUTO_BATCH_TIMEOUT": 1000}, 16), "GPU", props)
     assert info == {"batching": True, "batch_size": 16, "requested_batch_size": None,

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from ovsched.arrival import describe, due_times_s, read_replay, resolve
-from ovsched.settings import UsageError
+from ovsched.run.arrival import describe, due_times_s, read_replay, resolve
+from ovsched.run.settings import UsageError
 
 BASE = {"arrival": "fixed", "niter": 40, "interval": 30.0, "seed": 0, "burst": 1}
 

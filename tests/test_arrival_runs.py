@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from conftest import TIMELINE, read_summary, run_script
-from ovsched import arrival
-from ovsched.analysis import pacing_ms, stats
-from ovsched.experiment import run_experiment
-from ovsched.records import Run
-from ovsched.settings import UsageError
+from ovsched.run import arrival
+from ovsched.derive.analysis import pacing_ms, stats
+from ovsched.run.experiment import run_experiment
+from ovsched.data.records import Run
+from ovsched.run.settings import UsageError
 
 
 def settings_for(tiny_model, tmp_path, **changes):

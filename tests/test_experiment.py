@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ovsched.errors import UsageError
-from ovsched.experiment import run_experiment
+from ovsched.run.experiment import run_experiment
 
 
 def settings(model, out, **extra):
@@ -56,7 +56,7 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, tiny_model):
 
 def test_results_that_cannot_be_written_are_saved_elsewhere(tmp_path, tiny_model, monkeypatch):
     """A disk that fills up during the run: exit 1 naming where the results went instead."""
-    from ovsched import experiment
+    from ovsched.run import experiment
     from ovsched.errors import RunError
 
     real = experiment.write_csv

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import LATENCY, ROOT, TIMELINE, headless_env, read_records, read_summary, run_script
-from ovsched.plots import plot_latency, plot_timeline
-from ovsched.records import read_run
+from ovsched.views.plots import plot_latency, plot_timeline
+from ovsched.data.records import read_run
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_timeout_flushes_batches_of_one(timeout_run):
 
 
 def test_saved_labels_read_back_as_written(timeout_run, tmp_path):
-    from ovsched.records import write_csv
+    from ovsched.data.records import write_csv
     run = read_run(timeout_run)
     assert run["ran"].tolist() == ["timeout"] * 8
     assert run["flush"].dtype.kind == "i" and run["batch"].dtype.kind == "i"
@@ -56,8 +56,8 @@ def test_saved_labels_read_back_as_written(timeout_run, tmp_path):
 
 
 def test_the_1_3_2_preset_caps_a_gpu_batch_at_16():
-    from ovsched.presets import PRESETS
-    from ovsched.settings import apply_preset
+    from ovsched.run.presets import PRESETS
+    from ovsched.run.settings import apply_preset
     settings, props = {"device": "CPU"}, {"PERFORMANCE_HINT_NUM_REQUESTS": "4"}
     apply_preset("1.3.2", PRESETS["timeline"], settings, props, has_gpu=lambda: True)
     assert settings["device"] == "GPU" and settings["nireq"] == 16
@@ -150,7 +150,7 @@ def test_replot_without_openvino_reproduces_the_figure_data(timeout_run, tmp_pat
     assert np.allclose(drawn, expected)
     assert "8 requests ran unbatched after the 100 ms timeout" in fig.axes[0].get_title()
     # drawn as timeout-run requests (dashed, their own colour), with a legend, no counts
-    from ovsched.plots import RAN_STYLE, TIMEOUT_COLOUR
+    from ovsched.views.plots import RAN_STYLE, TIMEOUT_COLOUR
     from matplotlib.colors import to_rgba
     lines = fig.axes[0].collections[0]
     assert {tuple(c) for c in lines.get_colors()} == {to_rgba(TIMEOUT_COLOUR)}
@@ -172,7 +172,7 @@ def test_compare_overlays_runs_with_labels_from_their_settings(tmp_path, tiny_mo
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "c.png").stat().st_size > 10_000
-    from ovsched.plots import plot_compare
+    from ovsched.views.plots import plot_compare
     fig = plot_compare([read_run(o) for o in outs])
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[0].startswith("PERFORMANCE_HINT=LATENCY")
@@ -189,8 +189,8 @@ def test_replot_of_a_folder_that_is_not_a_run(tmp_path):
 
 
 def test_latency_figure_marks_a_recorded_switch():
-    from ovsched import analysis
-    from ovsched.records import Run
+    from ovsched.derive import analysis
+    from ovsched.data.records import Run
     n = 20
     devices = ["(CPU)"] * 8 + ["GPU.0"] * 12
     run = Run.from_arrays(np.arange(n) * 0.03, np.arange(n) * 0.03, np.arange(n) * 0.03 + 0.02,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import TIMELINE, read_records, read_summary, run_script
 
-from ovsched.labels import label_batches, starved_slots, summarize
+from ovsched.derive.labels import label_batches, starved_slots, summarize
 
 nan = float("nan")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
-from ovsched import live  # noqa: E402
+from ovsched.views import live# noqa: E402
 
 
 def test_frames_keep_their_schedule_on_a_coarse_tick():

@@ -4,8 +4,8 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovsched import model_inputs as mi
-from ovsched.settings import UsageError
+from ovsched.run import model_inputs as mi
+from ovsched.run.settings import UsageError
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402

@@ -4,8 +4,9 @@ import numpy as np
 import openvino as ov
 
 from conftest import TIMELINE, read_records, read_summary, run_script
-from ovsched import cli, runner, standin
-from ovsched.presets import PRESETS
+from ovsched import cli
+from ovsched.run import runner, standin
+from ovsched.run.presets import PRESETS
 
 try:
     import openvino.opset13 as ops

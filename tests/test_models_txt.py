@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from ovsched.settings import DEFAULT_MODEL
+from ovsched.run.settings import DEFAULT_MODEL
 
 MODELS_TXT = ROOT / "models.txt"
 

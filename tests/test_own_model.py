@@ -6,8 +6,10 @@ import openvino as ov
 import pytest
 
 from conftest import LATENCY, TIMELINE, read_records, read_summary, run_script
-from ovsched import cli, model_inputs, plots, runner
-from ovsched.presets import PRESETS
+from ovsched import cli
+from ovsched.run import model_inputs, runner
+from ovsched.views import plots
+from ovsched.run.presets import PRESETS
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402

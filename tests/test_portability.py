@@ -26,12 +26,14 @@ import numpy as np
 import pytest
 from conftest import LATENCY, ROOT, TIMELINE, headless_env, read_summary, run_script
 
-from ovsched import display, experiment, live, records, settings, standin
-from ovsched.devices import check_properties
-from ovsched.presets import PRESETS
-from ovsched.runner import STOP_CHECK_S, Runner
-from ovsched.settings import UsageError
-from ovsched.trace import trace
+from ovsched.views import display, live
+from ovsched.run import experiment, settings, standin
+from ovsched.data import records
+from ovsched.run.devices import check_properties
+from ovsched.run.presets import PRESETS
+from ovsched.run.runner import STOP_CHECK_S, Runner
+from ovsched.run.settings import UsageError
+from ovsched.views.trace import trace
 
 POSIX = os.name == "posix"
 LINUX = sys.platform.startswith("linux")
@@ -82,8 +84,8 @@ def bare_runner(stop):
 
 def test_sleep_until_sleeps_in_short_pieces_without_event_wait(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr("ovsched.runner.time.perf_counter", clock.perf_counter)
-    monkeypatch.setattr("ovsched.runner.time.sleep", clock.sleep)
+    monkeypatch.setattr("ovsched.run.runner.time.perf_counter", clock.perf_counter)
+    monkeypatch.setattr("ovsched.run.runner.time.sleep", clock.sleep)
 
     class NoWait:  # Event.wait ends on Windows' 15.6 ms tick: it must not be used
         def is_set(self):
@@ -101,14 +103,14 @@ def test_sleep_until_sleeps_in_short_pieces_without_event_wait(monkeypatch):
 def test_sleep_until_sees_a_stop_within_one_piece(monkeypatch):
     clock = FakeClock()
     stop = threading.Event()
-    monkeypatch.setattr("ovsched.runner.time.perf_counter", clock.perf_counter)
+    monkeypatch.setattr("ovsched.run.runner.time.perf_counter", clock.perf_counter)
 
     def sleep(s):
         clock.sleep(s)
         if len(clock.sleeps) == 3:
             stop.set()
 
-    monkeypatch.setattr("ovsched.runner.time.sleep", sleep)
+    monkeypatch.setattr("ovsched.run.runner.time.sleep", sleep)
     assert bare_runner(stop)._sleep_until(3600.0) is False
     assert len(clock.sleeps) == 3
 

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ovsched.settings import UsageError, apply_overrides, parse_value, split_args
+from ovsched.run.settings import UsageError, apply_overrides, parse_value, split_args
 
 DEFAULTS = {"model": "m.xml", "device": "CPU", "niter": 40, "interval": 30.0, "nireq": 0,
             "show": True, "out": ""}

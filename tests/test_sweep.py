@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, headless_env, read_summary
 from ovsched import sweep
-from ovsched.settings import UsageError
+from ovsched.run.settings import UsageError
 
 SMALL = ["--device=CPU", "--batch=1,4", "--AUTO_BATCH_TIMEOUT=10,100", "--interval=5,20",
          "--niter=24", "--repeat=2", "--CACHE_DIR="]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import LATENCY, read_records, read_summary, run_script
 
-from ovsched import switch
-from ovsched.records import Run, read_run, write_csv, write_json
+from ovsched.derive import switch
+from ovsched.data.records import Run, read_run, write_csv, write_json
 
 nan = float("nan")
 
@@ -203,7 +203,7 @@ def synthetic_auto_run():
 
 
 def test_derive_counts_the_requests_during_the_switch_apart():
-    from ovsched.experiment import derive
+    from ovsched.run.experiment import derive
     run, sim = synthetic_auto_run()
     derive(run, {"batching": False})
     s = run.summary
@@ -218,8 +218,8 @@ def test_derive_counts_the_requests_during_the_switch_apart():
 
 
 def test_the_figures_draw_the_switch_window_from_a_saved_run(tmp_path):
-    from ovsched.experiment import derive
-    from ovsched.plots import plot_latency, plot_timeline
+    from ovsched.run.experiment import derive
+    from ovsched.views.plots import plot_latency, plot_timeline
     run, sim = synthetic_auto_run()
     derive(run, {"batching": False})
     run.summary["kind"] = "latency"

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TIMELINE, headless_env, read_records, read_summary, run_script
-from ovsched import experiment, strip
+from ovsched.run import experiment
+from ovsched.views import strip
 from ovsched.errors import UsageError
-from ovsched.machines import UNKNOWN, machines_text
-from ovsched.plots import plot_compare, plot_latency, plot_timeline
-from ovsched.records import read_run
-from ovsched.report import Progress
-from ovsched.settings import LATER_KEYS
+from ovsched.views.machines import UNKNOWN, machines_text
+from ovsched.views.plots import plot_compare, plot_latency, plot_timeline
+from ovsched.data.records import read_run
+from ovsched.views.report import Progress
+from ovsched.run.settings import LATER_KEYS
 from ovsched.utilization import PROC_ROOT_ENV, SYS_ROOT_ENV
 from ovsched.utilization.session import now_text
 from test_utilization import I915_PDEV, Ticker, busy_us, card, counter_file, i915_fdinfo

@@ -7,7 +7,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from . import switch
+from ..derive import switch
 
 from . import strip
 from .machines import machines_text

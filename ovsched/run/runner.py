@@ -11,9 +11,9 @@ import time
 import numpy as np
 import openvino as ov
 
-from .errors import essential
-from .records import Run
-from .switch import DeviceLog, normalise
+from ..errors import essential
+from ..data.records import Run
+from ..derive.switch import DeviceLog, normalise
 
 IDLE_GIVE_UP_S = 1.0
 # A sleep is cut into pieces no longer than this, so that a stop is seen quickly.

@@ -26,19 +26,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from . import (analysis, arrival, batching, device_names, devices, display, labels,
-               model_inputs, models, outdir, switch)
-from .errors import Interrupted, RunError, essential
-from .plots import PLOTS
+from ..derive import analysis, batching, device_names, labels, switch
+from . import arrival, devices, model_inputs, models
+from ..views import display
+from ..data import outdir
+from ..errors import Interrupted, RunError, essential
+from ..views.plots import PLOTS
 from .presets import PRESETS
-from .records import Run, write_csv, write_json
-from .report import Progress, print_table
+from ..data.records import Run, write_csv, write_json
+from ..views.report import Progress, print_table
 from .runner import Runner
 from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
-from .trace import trace
-from .utilization import machine_info, write_csv as write_utilization_csv
-from .utilization.session import start_sampler as start_utilization_sampler
-from .utilization.session import stop_sampler, summary_block
+from ..views.trace import trace
+from ..utilization import machine_info, write_csv as write_utilization_csv
+from ..utilization.session import start_sampler as start_utilization_sampler
+from ..utilization.session import stop_sampler, summary_block
 
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
 KINDS = tuple(FIGURE_NAMES)
@@ -278,7 +280,7 @@ def open_view(p, say):
     if why:
         say(f"no display ({why}): live view and window skipped; the figure is saved as PNG")
         return None
-    from . import live
+    from ..views import live
     return live.make_view(p.kind, p.settings, p.device)
 
 

@@ -7,8 +7,8 @@ import difflib
 import re
 import time
 
-from .device_names import KNOWN_DEVICES, VIRTUAL_DEVICES, split_device
-from .errors import UsageError, essential
+from ..derive.device_names import KNOWN_DEVICES, VIRTUAL_DEVICES, split_device
+from ..errors import UsageError, essential
 
 # Values OpenVINO documents for the properties these experiments use. AUTO passes a
 # malformed value on without a word, so they are checked here for every device.

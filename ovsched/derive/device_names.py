@@ -3,7 +3,7 @@ derived labels and the sweep all need to know about a device without compiling a
 
 import re
 
-from .errors import UsageError
+from ..errors import UsageError
 
 VIRTUAL_DEVICES = ("AUTO", "MULTI", "BATCH", "HETERO")
 KNOWN_DEVICES = ("CPU", "GPU", "NPU")

@@ -8,7 +8,7 @@ import os
 from xml.etree import ElementTree
 
 from . import standin
-from .errors import UsageError
+from ..errors import UsageError
 from .settings import DEFAULT_MODEL
 
 STANDIN_NAME = "googlenet-v1-tf-standin-v1"

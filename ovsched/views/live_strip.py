@@ -5,7 +5,7 @@ writes the newest values beside it. A change of the horizontal scale redraws it 
 import cv2
 import numpy as np
 
-from .utilization.session import now_text
+from ..utilization.session import now_text
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 FRAME_GREY, TEXT_GREY = (70, 70, 70), (150, 150, 150)

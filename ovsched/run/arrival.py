@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
 
 PATTERNS = ("fixed", "poisson", "burst")
 # A first due time this late is almost surely a clock reading (epoch ms), not an offset.

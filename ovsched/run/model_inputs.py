@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 import openvino as ov
 
-from .errors import UsageError, essential
+from ..errors import UsageError, essential
 from .models import READABLE, check_model_file, model_format, port_name  # noqa: F401
 
 SHAPE_EXAMPLE = "x[1,3,640,640] or x[1,3,640,640],y[1,10] or [1,3,640,640] for one input"

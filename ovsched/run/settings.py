@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from ..errors import UsageError
 
 # The IR that Open Model Zoo's downloader and converter write for the one model in
 # models.txt. Both scripts default to it; when it is missing, the run builds a stand-in.

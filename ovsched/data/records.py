@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .files import atomic_write
+from ..files import atomic_write
 
 COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "scheduled_s",
            "submitted_s", "completed_s", "latency_ms", "lateness_ms", "queue_wait_ms",
@@ -196,5 +196,5 @@ def read_utilization(folder):
     path = os.path.join(folder, UTILIZATION_CSV)
     if not os.path.isfile(path):
         return None
-    from .utilization.data import read_csv
+    from ..utilization.data import read_csv
     return read_csv(path)

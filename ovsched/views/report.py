@@ -58,7 +58,7 @@ class Progress:
             latest = f"  latest {runner.run.latency_ms_of(i):.1f} ms"
         line = f"submitted {n}/{runner.niter}  completed {done}  in flight {n - done}{latest}"
         if self.utilization is not None:
-            from .utilization.session import now_text
+            from ..utilization.session import now_text
             now = now_text(self.utilization())
             if now:
                 line += f"  {now}"

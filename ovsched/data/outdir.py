@@ -5,7 +5,7 @@ import datetime
 import os
 import tempfile
 
-from .errors import RunError, UsageError
+from ..errors import RunError, UsageError
 
 
 def nearest_existing(path):

@@ -12,7 +12,7 @@ import time
 import cv2
 import numpy as np
 
-from . import analysis
+from ..derive import analysis
 
 ESC, KEY_Q = 27, ord("q")
 FONT = cv2.FONT_HERSHEY_SIMPLEX

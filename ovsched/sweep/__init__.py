@@ -27,11 +27,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from . import device_names, devices
-from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError
-from .settings import UsageError, apply_overrides, check_settings, script_settings, split_args
+from ..derive import device_names
+from ..run import devices
+from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError
+from ..run.settings import UsageError, apply_overrides, check_settings, script_settings, split_args
 
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                       "auto-test.py")
 MAX_CELLS = 500
 # A cell keeps up when results came out at >= 98 % of the rate requests were due.
@@ -238,7 +239,7 @@ def make_cells(grid, defaults, properties):
 
 def check_cells(cells, given):
     """Refuse a cell no run could use, before the first one runs."""
-    from . import arrival
+    from ..run import arrival
     for cell in cells:
         settings = check_settings(dict(cell.settings))
         arrival.resolve(settings, given)
@@ -322,7 +323,7 @@ def repeat_metrics(run):
 
 def offered_per_s(settings):
     """The nominal rate requests are due, per second (None for a replay file)."""
-    from . import arrival
+    from ..run import arrival
     pattern = arrival.pattern_of(settings["arrival"])
     if pattern == "replay":
         return None
@@ -385,7 +386,7 @@ def cell_row(cell, measured, repeat, failures=()):
 
 def write_rows(rows, path):
     """sweep.csv: one row a cell; unknown values are written as "unknown"."""
-    from .files import atomic_write
+    from ..files import atomic_write
     names = list(dict.fromkeys(k for row in rows for k in row))
 
     def cell(value):
@@ -644,7 +645,7 @@ def _clock(seconds):
 
 
 def planned_s(cell, given):
-    from . import arrival
+    from ..run import arrival
     due_s, _ = arrival.resolve(check_settings(dict(cell.settings)), given)
     return float(due_s[-1]) if len(due_s) else 0.0
 
@@ -698,7 +699,7 @@ def prepare_out(grid, cells, argv):
         raise UsageError(f"--out={out} already holds files; give --resume to finish the sweep "
                          f"there, or a new folder")
     os.makedirs(out, exist_ok=True)
-    from .records import write_json
+    from ..data.records import write_json
     write_json({"argv": list(argv), "cells": keys}, state_path)
     return out
 
@@ -713,13 +714,13 @@ def run_one(cell, folder, given, interrupt, experiment):
 
 
 def measure_saved(folder):
-    from .records import read_run
+    from ..data.records import read_run
     return repeat_metrics(read_run(folder))
 
 
 def main(argv=None):
     """``python -m ovsched sweep``; returns the exit code."""
-    from .cli import Interrupt, safe_output
+    from ..cli import Interrupt, safe_output
     safe_output()
     program = argv is None
     argv = sys.argv[1:] if program else list(argv)
@@ -758,7 +759,7 @@ class SweepState:
 
 
 def _sweep(argv, interrupt):
-    from . import experiment
+    from ..run import experiment
     state = plan_sweep(argv, experiment.core())
     todo = pending_runs(state)
     stopped = run_all(state, todo, interrupt, experiment)
