@@ -16,7 +16,7 @@ import openvino as ov
 
 from benchmarks import pairs
 from ovsched.derive import analysis
-from ovsched.run import model_inputs, models, standin
+from ovsched.run import model_inputs, model_read, models, standin
 from ovsched.data import records
 from ovsched.views.plots import plot_latency, plot_timeline
 from ovsched.run.runner import Runner
@@ -70,7 +70,7 @@ def standin_model():
 
 
 def compile_model(ctx, hint):
-    model = model_inputs.read_model_any(ctx.core, ctx.model)
+    model = model_read.read_model_any(ctx.core, ctx.model)
     model_inputs.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
     compiled = ctx.core.compile_model(model, ctx.device, {"PERFORMANCE_HINT": hint})
     # benchmark_app runs one inference outside its statistics; so do we, so that both

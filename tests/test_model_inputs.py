@@ -4,6 +4,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
+from ovsched.run import input_data, model_read
 from ovsched.run import model_inputs as mi
 from ovsched.run.settings import UsageError
 
@@ -83,7 +84,7 @@ def reshape_const_model():
 
 
 def read(path):
-    return mi.read_model_any(core, path)
+    return model_read.read_model_any(core, path)
 
 
 def shape_of(model, name):
@@ -296,7 +297,7 @@ def test_batch_cpu_batches_a_reshaped_dynamic_model(det):
     mi.apply_shape(model, mi.parse_shape("x[1,3,32,32]"))
     compiled = core.compile_model(model, "BATCH:CPU(4)")
     assert runtime_input_shape(compiled) == "[4,3,32,32]"
-    data = mi.input_data(compiled.inputs)
+    data = input_data.input_data(compiled.inputs)
     result = compiled(data)[compiled.output(0)]
     assert result.shape == (1, 4, 32, 32) and np.all(result >= 0)
 
@@ -345,17 +346,17 @@ def multi_static(multi):
 
 
 def test_random_data_is_valid_for_each_type_and_deterministic(multi_static):
-    data = mi.input_data(multi_static.inputs, "random", seed=0)
+    data = input_data.input_data(multi_static.inputs, "random", seed=0)
     assert list(data) == ["ids", "mask", "feats", "rate"]
     ids, mask, feats, rate = (data[k] for k in ("ids", "mask", "feats", "rate"))
     assert ids.dtype == np.int64 and ids.shape == (2, 50)
-    assert ids.min() >= 1 and ids.max() < mi.SMALL_INT_HIGH and len(np.unique(ids)) > 1
+    assert ids.min() >= 1 and ids.max() < input_data.SMALL_INT_HIGH and len(np.unique(ids)) > 1
     assert mask.dtype == np.bool_ and mask.any() and not mask.all()
     assert feats.dtype == np.float32 and feats.min() >= 0 and feats.max() < 1
     assert len(np.unique(feats)) > 50
-    assert rate.shape == () and rate.dtype == np.int64 and 1 <= rate < mi.SMALL_INT_HIGH
-    again = mi.input_data(multi_static.inputs, "random", seed=0)
-    other = mi.input_data(multi_static.inputs, "random", seed=1)
+    assert rate.shape == () and rate.dtype == np.int64 and 1 <= rate < input_data.SMALL_INT_HIGH
+    again = input_data.input_data(multi_static.inputs, "random", seed=0)
+    other = input_data.input_data(multi_static.inputs, "random", seed=1)
     assert all(np.array_equal(data[k], again[k]) for k in data)
     assert not np.array_equal(data["feats"], other["feats"])
     compiled = core.compile_model(multi_static, "CPU")
@@ -366,12 +367,12 @@ def test_random_data_is_valid_for_each_type_and_deterministic(multi_static):
 
 def test_u8_inputs_cover_pixel_values():
     x = ops.parameter([1, 3, 32, 32], ov.Type.u8, name="img")
-    data = mi.input_data(ov.Model([ops.convert(x, ov.Type.f32)], [x]).inputs)["img"]
+    data = input_data.input_data(ov.Model([ops.convert(x, ov.Type.f32)], [x]).inputs)["img"]
     assert data.dtype == np.uint8 and data.max() > 200
 
 
 def test_zeros(multi_static):
-    data = mi.input_data(multi_static.inputs, "zeros")
+    data = input_data.input_data(multi_static.inputs, "zeros")
     assert all(not a.any() for a in data.values())
     assert data["mask"].dtype == np.bool_ and data["rate"].shape == ()
 
@@ -382,7 +383,7 @@ def test_data_from_npz_by_name(multi_static, tmp_path):
     feats = rng.random((2, 50))  # float64, as numpy makes it: converted to the input's f32
     np.savez(path, ids=np.full((2, 50), 3, np.int32), mask=np.ones((2, 50), bool),
              feats=feats, rate=np.int64(16000))
-    data = mi.input_data(multi_static.inputs, str(path))
+    data = input_data.input_data(multi_static.inputs, str(path))
     assert data["feats"].dtype == np.float32
     np.testing.assert_allclose(data["feats"], feats.astype(np.float32))
     assert data["ids"].dtype == np.int64 and int(data["rate"]) == 16000
@@ -393,9 +394,9 @@ def test_data_from_npy_for_one_input(det, tmp_path):
     mi.apply_shape(model, mi.parse_shape("x[1,3,8,8]"))
     array = np.arange(192, dtype=np.float32).reshape(1, 3, 8, 8)
     np.save(tmp_path / "x.npy", array)
-    assert np.array_equal(mi.input_data(model.inputs, str(tmp_path / "x.npy"))["x"], array)
+    assert np.array_equal(input_data.input_data(model.inputs, str(tmp_path / "x.npy"))["x"], array)
     np.save(tmp_path / "wrong.npy", array[:, :, :4])
-    text = one_line_error(mi.input_data, model.inputs, str(tmp_path / "wrong.npy"))
+    text = one_line_error(input_data.input_data, model.inputs, str(tmp_path / "wrong.npy"))
     assert "array 'x' has shape [1, 3, 4, 8] but input 'x' is [1, 3, 8, 8]" in text
     assert '--shape="x[1,3,4,8]"' in text
 
@@ -421,34 +422,34 @@ def good_arrays():
 def test_npz_mismatches_name_the_input(multi_static, tmp_path, change, words):
     arrays = {**good_arrays(), **change}
     path = npz(tmp_path, **arrays)
-    assert words in one_line_error(mi.input_data, multi_static.inputs, path)
+    assert words in one_line_error(input_data.input_data, multi_static.inputs, path)
 
 
 def test_npz_missing_input_and_bad_files(multi_static, tmp_path):
     arrays = good_arrays()
     del arrays["rate"]
-    text = one_line_error(mi.input_data, multi_static.inputs, npz(tmp_path, **arrays))
+    text = one_line_error(input_data.input_data, multi_static.inputs, npz(tmp_path, **arrays))
     assert "no array for input 'rate' (it holds feats, ids, mask)" in text
     ints = {**good_arrays(), "ids": np.full((2, 50), 2**40, np.int64)}
     x = ops.parameter([2, 50], ov.Type.i32, name="ids")
     small = ov.Model([ops.relu(x)], [x]).inputs
     assert "holds int64 but input 'ids' takes int32" in one_line_error(
-        mi.input_data, small, npz(tmp_path, ids=ints["ids"]))
+        input_data.input_data, small, npz(tmp_path, ids=ints["ids"]))
     np.save(tmp_path / "one.npy", np.ones((2, 50), np.float32))
     assert "a .npy file holds one array but the model has 4 inputs" in one_line_error(
-        mi.input_data, multi_static.inputs, str(tmp_path / "one.npy"))
-    assert "file not found" in one_line_error(mi.input_data, multi_static.inputs,
+        input_data.input_data, multi_static.inputs, str(tmp_path / "one.npy"))
+    assert "file not found" in one_line_error(input_data.input_data, multi_static.inputs,
                                               str(tmp_path / "none.npz"))
     (tmp_path / "data.txt").write_text("1 2 3")
     assert "give random, zeros, or a NumPy file" in one_line_error(
-        mi.input_data, multi_static.inputs, str(tmp_path / "data.txt"))
+        input_data.input_data, multi_static.inputs, str(tmp_path / "data.txt"))
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
     assert "cannot read it as NumPy data" in one_line_error(
-        mi.input_data, multi_static.inputs, str(tmp_path / "broken.npz"))
+        input_data.input_data, multi_static.inputs, str(tmp_path / "broken.npz"))
 
 
 def test_data_needs_static_shapes(det):
-    text = one_line_error(mi.input_data, read(det).inputs, "random")
+    text = one_line_error(input_data.input_data, read(det).inputs, "random")
     assert '--shape="x[1,3,224,224]"' in text
 
 
@@ -477,7 +478,7 @@ def test_an_unsupported_operation_is_one_line(tmp_path):
                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
                      domains=["com.example"])
     text = one_line_error(read, path)
-    assert text.startswith(f"OpenVINO {mi.short_version()} cannot read model {path}: ")
+    assert text.startswith(f"OpenVINO {model_read.short_version()} cannot read model {path}: ")
     assert "operation com.example.FancyOp has no conversion rule" in text
     assert "Exception from" not in text and "Check '" not in text
 
@@ -540,8 +541,8 @@ REPORTS = {
 @pytest.mark.parametrize("name", sorted(REPORTS))
 def test_read_failure_texts(name):
     text, expected = REPORTS[name]
-    assert mi.read_failure(text).startswith(expected)
-    assert "\n" not in mi.read_failure(text)
+    assert model_read.read_failure(text).startswith(expected)
+    assert "\n" not in model_read.read_failure(text)
 
 
 def test_frontend_logs_are_held_back_on_failure(tmp_path, capfd):
@@ -567,4 +568,4 @@ def test_a_saved_model_folder_goes_to_openvino(tmp_path):
     (tmp_path / "saved").mkdir()
     (tmp_path / "saved" / "saved_model.pb").write_bytes(b"not a protobuf")
     text = one_line_error(read, str(tmp_path / "saved"))
-    assert f"OpenVINO {mi.short_version()} cannot read model" in text
+    assert f"OpenVINO {model_read.short_version()} cannot read model" in text

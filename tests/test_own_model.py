@@ -7,7 +7,7 @@ import pytest
 
 from conftest import LATENCY, TIMELINE, read_records, read_summary, run_script
 from ovsched import cli
-from ovsched.run import model_inputs, runner
+from ovsched.run import model_read, runner
 from ovsched.views import plots
 from ovsched.run.presets import PRESETS
 
@@ -265,7 +265,7 @@ def test_a_file_no_frontend_reads_is_one_line_naming_the_formats(tmp_path):
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1, p.stderr
-    assert f"OpenVINO {model_inputs.short_version()} cannot read model" in lines[0]
+    assert f"OpenVINO {model_read.short_version()} cannot read model" in lines[0]
 
 
 def test_the_missing_model_message_names_the_formats(tmp_path):

@@ -27,7 +27,7 @@ import numpy as np
 import openvino as ov
 
 from ..derive import analysis, batching, device_names, labels, switch
-from . import arrival, devices, model_inputs, models
+from . import arrival, devices, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
@@ -109,7 +109,7 @@ def plan(settings, properties, kind, script, *, model_given=None, preset=None,
     if missing:
         raise ValueError(f"settings lack {', '.join(missing)}")
     settings = check_settings(dict(settings))
-    model_inputs.check_model_settings(settings)
+    input_data.check_model_settings(settings)
     due_s, notes = due_times_s(settings, {"niter"} if given is None else given)
     settings["niter"] = len(due_s)  # a replay file sets it
     properties = devices.check_properties(properties)
@@ -145,9 +145,9 @@ def load_model(p, say):
     dynamic batch to 1, and make the input data: every user error here is before compiling."""
     devices.check_device(core(), p.device)
     path, standin = models.locate_model(p.settings["model"], not p.model_given, say)
-    model = model_inputs.read_model_any(core(), path)
+    model = model_read.read_model_any(core(), path)
     notes = model_inputs.fit_model(model, p.settings)
-    data = model_inputs.input_data(model.inputs, p.settings["input"], p.settings["seed"])
+    data = input_data.input_data(model.inputs, p.settings["input"], p.settings["seed"])
     inputs = models.describe_ports(model.inputs)
     outputs = models.describe_ports(model.outputs)
     return Model(path, standin, model, inputs, outputs, "; ".join(notes) or None,
@@ -291,7 +291,7 @@ def execute(p, m, c, interrupt, say, sampler=None):
         view.attach_utilization(sampler)
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
-                    inputs=model_inputs.inputs_by_index(m.model, m.data))
+                    inputs=input_data.inputs_by_index(m.model, m.data))
     interrupt.started = True
     expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
