@@ -5,13 +5,31 @@ import os
 from . import device_names
 
 
+def _axis0(port):
+    shape = port.get_partial_shape()
+    if shape.rank.is_static and shape.rank.get_length() > 0 and shape[0].is_static:
+        return shape[0].get_length()
+    return None
+
+
 def runtime_batch(compiled):
-    """Batch dimension of the network the device really runs, or None when unknown."""
+    """How many requests the network the device really runs takes at once: the ratio of its
+    axis 0 to the model's, read over every input (OpenVINO batches each input whose axis 0
+    is 1, not only the first; an input without a batch axis keeps its shape). 1 when no
+    input was re-batched; None when unknown."""
     try:
-        shape = compiled.get_runtime_model().inputs[0].get_partial_shape()
-        return shape[0].get_length() if shape.rank.is_static and shape[0].is_static else None
+        runtime = list(compiled.get_runtime_model().inputs)
     except Exception:  # not every plugin exposes its runtime model
         return None
+    given = list(compiled.inputs)
+    if len(runtime) != len(given):
+        return None
+    ratios = set()
+    for mine, theirs in zip(given, runtime):
+        a, b = _axis0(mine), _axis0(theirs)
+        if a and b and b != a and b % a == 0:
+            ratios.add(b // a)
+    return ratios.pop() if len(ratios) == 1 else (1 if not ratios else None)
 
 
 # AUTO and MULTI report neither the batch nor the timeout of the device under them.
@@ -52,22 +70,17 @@ def batching_info(compiled, device, properties, why_unbatched=None, available=()
     # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
     # the network unbatched: the batch of the network it really runs tells the two apart.
     size = runtime_batch(compiled) if timeout is not None else None
-    model_batch = 1
-    if compiled.inputs:
-        shape = compiled.inputs[0].get_partial_shape()
-        if shape.rank.is_static and shape.rank.get_length() > 0:
-            model_batch = shape[0].get_length()
-    batching = size is not None and size > model_batch
+    batching = size is not None and size > 1
     warning = None
     if device.startswith("BATCH:") and requested is None and not batching:
         warning = (f"{device} gives no batch size and the device chose none (a CPU has no "
                    f"OPTIMAL_BATCH_SIZE), so nothing is batched: give one, e.g. {device}(8)")
-    elif asked and not batching:
+    elif asked and not batching and requested != 1:  # batch 1 is what BATCH:X(1) asks for
         warning = ("batching was asked for but OpenVINO runs this model unbatched (batch 1): "
                    + (why_unbatched or "the model's batch dimension is probably fixed, e.g. "
                       "by a Reshape to a constant shape; re-export it with a free batch "
                       "dimension"))
-    return {"batching": batching, "batch_size": size // model_batch if batching else None,
+    return {"batching": batching, "batch_size": size if batching else None,
             "requested_batch_size": requested,
             "timeout_ms": int(timeout) if batching else None}, warning
 
