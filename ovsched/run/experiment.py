@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from ..derive import analysis, batching, device_names, labels, switch
+from ..derive import analysis, batching, breakdown, device_names, labels, switch
 from . import arrival, devices, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
@@ -446,6 +446,7 @@ def derive(run, info):
     """Add batch labels, device switches and statistics to the run and its summary."""
     summary = run.summary
     label_run(run, info)
+    add_breakdown(run)
     placed = place_switch(run)
     window = summary["device_switch_window"]
     switches = analysis.device_switches(run["device"], run["submitted_s"], run["latency_ms"])
@@ -464,6 +465,16 @@ def derive(run, info):
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
                                   f"{', '.join(devices_seen) or '?'} throughout")
+    return run
+
+
+def add_breakdown(run):
+    """Columns of where each request's time went (breakdown.py), and its summary block."""
+    n = len(run)
+    run.columns.update(breakdown.parts(run.columns))
+    run.columns.setdefault("compute_ms", np.full(n, np.nan))
+    run.columns.setdefault("profile_id", np.full(n, -1, dtype=int))
+    run.summary["breakdown"] = breakdown.summarize(run.columns)
     return run
 
 

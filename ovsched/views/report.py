@@ -3,6 +3,8 @@
 import sys
 import time
 
+from ..derive.breakdown import line
+
 def print_table(summary, out, say=print):
     s = summary["stats"]
     lat, late = s["latency_ms"], s["lateness_ms"]
@@ -31,7 +33,19 @@ def print_table(summary, out, say=print):
             say(f"  {note}")
     if summary.get("device_note"):
         say(summary["device_note"])
+    say_breakdown(summary, say)
     say(f"results: {out}")
+
+
+def say_breakdown(summary, say=print):
+    """The p99 request's response time cut into its parts (see derive/breakdown.py)."""
+    block = summary.get("breakdown") or {}
+    entry = next((e for e in block.get("requests") or [] if e["rank"] == "p99"), None)
+    if entry is None:
+        return
+    say(f"where the time went: {line(entry)}")
+    for note in block.get("notes") or []:
+        say(f"  {note}")
 
 
 class Progress:

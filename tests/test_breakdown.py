@@ -1,0 +1,154 @@
+"""Where each request's time went: the parts add up to its response time, on made-up records
+and on real runs of every device string and arrival pattern that runs here."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ovsched.data.records import read_run
+from ovsched.derive import breakdown
+from ovsched.run.experiment import run_experiment
+from ovsched.views.report import say_breakdown
+
+TOL = breakdown.TOLERANCE_MS
+
+
+def columns(**c):
+    n = len(c["submitted_s"])
+    base = {"request": np.arange(n), "scheduled_s": np.zeros(n)}
+    base.update({k: np.asarray(v, dtype=object if k == "ran" else float)
+                 for k, v in c.items()})
+    return base
+
+
+def test_parts_of_made_up_requests():
+    # request 0: late 2 ms of its own, ran alone; request 1: waited 5 ms for a slot, then
+    # 30 ms for its batch to fill, 10 ms in the device; request 2: label unknown
+    c = columns(scheduled_s=[0.0, 0.010, 0.020], submitted_s=[0.002, 0.015, 0.020],
+                completed_s=[0.0125, 0.0555, 0.050], queue_wait_ms=[0.0, 5.0, 0.0],
+                infer_ms=[10.0, 40.0, 29.0], ran=["single", "batched", "unknown"],
+                launch_s=[math.nan, 0.045, math.nan])
+    p = breakdown.parts(c)
+    assert np.allclose(p["client_ms"], [2.0, 0.0, 0.0])
+    assert np.allclose(p["queue_wait_ms"], [0.0, 5.0, 0.0])
+    assert np.allclose(p["batch_wait_ms"][:2], [0.0, 30.0]) and np.isnan(p["batch_wait_ms"][2])
+    assert np.allclose(p["device_ms"][:2], [10.0, 10.0]) and np.isnan(p["device_ms"][2])
+    assert np.allclose(p["callback_ms"], [0.5, 0.5, 1.0])
+    errors = breakdown.sum_errors_ms(c, p)
+    assert np.allclose(errors[:2], 0.0, atol=1e-9) and np.isnan(errors[2])
+    said = breakdown.notes(c, p)
+    assert len(said) == 1 and "1 request(s) labelled unknown" in said[0]
+
+
+def test_batched_requests_without_launch_times_are_blank_and_say_why():
+    c = columns(submitted_s=[0.0, 0.001], completed_s=[0.02, 0.02], queue_wait_ms=[0, 0],
+                infer_ms=[19.0, 18.0], ran=["batched", "timeout"])
+    p = breakdown.parts(c)
+    assert np.isnan(p["batch_wait_ms"]).all() and np.isnan(p["device_ms"]).all()
+    assert not np.isnan(p["callback_ms"]).any()
+    assert any("no launch times" in n for n in breakdown.notes(c, p))
+    entry = breakdown.summarize(c)["requests"][0]
+    assert not entry["split"] and "infer_ms" in entry["parts_ms"]
+    assert "inference (batch wait + device, not split)" in breakdown.line(entry)
+
+
+def test_runs_saved_before_waits_and_labels_say_what_is_unknown():
+    c = {"request": np.arange(2), "scheduled_s": np.zeros(2),
+         "submitted_s": np.array([0.0, 0.001]), "completed_s": np.array([0.01, 0.02]),
+         "infer_ms": np.array([9.0, 18.0])}
+    p = breakdown.parts(c)
+    assert np.isnan(p["client_ms"]).all() and np.isnan(p["batch_wait_ms"]).all()
+    said = " ".join(breakdown.notes(c, p))
+    assert "before the wait for a free slot" in said and "before requests were labelled" in said
+    assert breakdown.summarize(c)["split"] == 0
+
+
+def test_ranks_pick_the_nearest_rank_request_and_the_line_names_the_biggest_part():
+    n = 200
+    response = np.arange(n, dtype=float)[::-1] + 1.0  # request 0 is the slowest
+    c = columns(submitted_s=np.zeros(n), completed_s=response / 1e3,
+                queue_wait_ms=np.zeros(n), infer_ms=response * 0.8,
+                ran=["single"] * n)
+    block = breakdown.summarize(c)
+    by_rank = {e["rank"]: e for e in block["requests"]}
+    assert by_rank["slowest"]["request"] == 0
+    assert by_rank["median"]["response_ms"] == pytest.approx(100.0)
+    assert by_rank["p90"]["response_ms"] == pytest.approx(180.0)
+    assert by_rank["p99"]["response_ms"] == pytest.approx(198.0)
+    text = breakdown.line(by_rank["p99"])
+    assert text == "p99 response 198 ms (request 2) = 80 % device + 20 % callback"
+    assert block["max_sum_error_ms"] == pytest.approx(0.0, abs=1e-9)
+    lines = []
+    say_breakdown({"breakdown": block}, lines.append)
+    assert lines == [f"where the time went: {text}"]
+
+
+def test_nothing_completed_gives_no_ranks():
+    c = columns(submitted_s=[0.0], completed_s=[math.nan], queue_wait_ms=[0.0],
+                infer_ms=[math.nan], ran=[""])
+    block = breakdown.summarize(c)
+    assert block["requests"] == [] and block["max_sum_error_ms"] is None
+
+
+def launch_from_batches(run):
+    """Launch times where the labels' replay gave none yet: a batch launches when its last
+    member is queued (the notify); a timeout flush's expiry is not known from these
+    columns, so those stay blank."""
+    launch = np.full(len(run), np.nan)
+    for b in set(run["batch"][run["ran"] == "batched"].tolist()):
+        members = run["batch"] == b
+        launch[members] = run["submitted_s"][members].max()
+    return launch
+
+
+def check_sum_rule(c):
+    p = breakdown.parts(c)
+    errors = breakdown.sum_errors_ms(c, p)
+    known = ~np.isnan(errors)
+    assert np.all(np.abs(errors[known]) <= TOL), errors[known]
+    for name in breakdown.PARTS:
+        values = p[name][known]
+        assert np.all(values >= -TOL), (name, values.min())
+    return int(known.sum())
+
+
+DEVICES = ("CPU", "AUTO", "BATCH:CPU(4)")
+ARRIVALS = ("fixed", "poisson", "burst")
+
+
+@pytest.mark.parametrize("arrival", ARRIVALS)
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_parts_add_up_on_real_runs(tmp_path, tiny_model, device, arrival):
+    settings = {"model": tiny_model, "device": device, "niter": 24, "interval": 2.0,
+                "nireq": 4, "show": False, "out": str(tmp_path / "o"), "arrival": arrival,
+                "burst": 4, "util_ms": 0.0}
+    properties = {"AUTO_BATCH_TIMEOUT": "20"} if device.startswith("BATCH") else {}
+    result = run_experiment(settings, properties, kind="timeline")
+    run = result.run
+    assert run.done.all()
+    if device.startswith("BATCH") and "launch_s" not in run.columns:
+        run.columns["launch_s"] = launch_from_batches(run)
+    known = check_sum_rule(run.columns)
+    single = run["ran"] == "single"
+    assert known >= int(single.sum())
+    if device.startswith("BATCH"):
+        batched = run["ran"] == "batched"
+        assert known >= int(batched.sum())  # every batched request split, from its launch
+    else:
+        assert single.all() and known == len(run)
+        assert np.all(run["batch_wait_ms"] == 0)
+    # the saved run gives the same parts, within what the CSV keeps
+    saved = read_run(result.out)
+    if "launch_s" not in saved.columns:
+        saved.columns["launch_s"] = run.columns["launch_s"] if "launch_s" in run.columns \
+            else np.full(len(run), np.nan)
+    check_sum_rule(saved.columns)
+    for name in ("client_ms", "callback_ms"):
+        assert np.allclose(saved[name], run[name], atol=1e-3, equal_nan=True)
+    # the written columns add up as written, too
+    written = sum(saved[k] for k in breakdown.PARTS) - breakdown.response_ms(saved.columns)
+    written = written[~np.isnan(written)]
+    assert np.all(np.abs(written) <= TOL)
+    block = run.summary["breakdown"]
+    assert [e["rank"] for e in block["requests"]] == ["median", "p90", "p99", "slowest"]
