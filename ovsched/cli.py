@@ -69,7 +69,7 @@ def safe_output():
             pass
 
 
-def run_script(argv, script, kind, namespace, presets=None):
+def run_script(argv, script, kind, namespace, presets=None, usage=None):
     """Run the experiment a script defines by its settings block; return the exit code."""
     safe_output()
     program = argv is None
@@ -84,8 +84,8 @@ def run_script(argv, script, kind, namespace, presets=None):
         if any(a in ("-h", "--help") for a in argv):
             from .run.help import help_text
             import openvino as ov
-            print(help_text(script, defaults, properties, presets or {},
-                            experiment.devices_line(), ov.get_version()))
+            print(help_text(script, kind, defaults, properties, presets or {},
+                            experiment.devices_line(), ov.get_version(), usage))
             return EXIT_OK
         return _run(argv, script, kind, defaults, properties, presets or {}, interrupt,
                     experiment)

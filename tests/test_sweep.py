@@ -26,7 +26,7 @@ def run_sweep(*args, cwd, timeout=600):
 
 
 def defaults():
-    return sweep.script_defaults()
+    return sweep.script_defaults()[:2]
 
 
 def cells_of(*argv):

@@ -2,6 +2,7 @@
 
 import re
 
+from . import schema
 from .settings import setting_comments
 
 # Characters that every shell (POSIX, cmd.exe, PowerShell) passes on as they are; a word
@@ -25,10 +26,14 @@ def _rows(items, comments):
     return [f"  {w:<{width}}{c}".rstrip() for w, c in words]
 
 
-def help_text(script, settings, properties, presets, devices_line, version):
-    """--help: every setting and property with its default and comment, presets, devices."""
-    comments = setting_comments(script)
-    lines = [f"usage: python {script_name(script)} [--key=value ...]", "",
+def help_text(script, kind, settings, properties, presets, devices_line, version, usage=None):
+    """--help: every setting and property with its default and comment, presets, devices.
+
+    The comments are the schema's; a property the user added to the script's block shows
+    the comment beside it there."""
+    comments = {**setting_comments(script), **schema.comments(kind)}
+    usage = usage or f"python {script_name(script)}"
+    lines = [f"usage: {usage} [--key=value ...]", "",
              "Run settings (lower case):"]
     lines += _rows(settings.items(), comments)
     lines += ["", "OpenVINO properties for compile_model (UPPER_CASE; --KEY= removes one):"]

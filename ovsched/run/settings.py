@@ -7,36 +7,20 @@ the text the user typed; an empty value removes the property.
 
 import ast
 import difflib
-import math
 import re
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
+from . import schema
+from .schema import (DEFAULT_MODEL, MAX_INTERVAL_MS, MAX_NIREQ, MAX_NITER,  # noqa: F401
+                     NITER_MEMORY_KB)
 
-# The IR that Open Model Zoo's downloader and converter write for the one model in
-# models.txt. Both scripts default to it; when it is missing, the run builds a stand-in.
-DEFAULT_MODEL = "public/googlenet-v1-tf/FP16/googlenet-v1-tf.xml"
-RUN_KEYS = ("model", "device", "niter", "interval", "nireq", "show", "out")
+RUN_KEYS = tuple(s.name for s in schema.SETTINGS if s.required)
 # Settings added after the first release, with the value a script that does not define
 # them gets: an older copy of a script keeps working.
-LATER_KEYS = {
-    "util_ms": 100.0,  # ms between utilization samples; 0 = off
-    "arrival": "fixed",  # fixed, poisson, burst, or a file of due times in ms
-    "seed": 0,  # seed of poisson arrivals and of random input data
-    "burst": 1,  # requests due together under arrival=burst
-    "shape": "",  # input shapes, e.g. x[1,3,640,640]; "" = the model's own
-    "layout": "",  # input layouts, e.g. x(NCHW); "" = the model's own
-    "input": "random",  # input data: random, zeros, or a .npz/.npy file
-}
-ALL_KEYS = RUN_KEYS + tuple(LATER_KEYS)
-WHOLE_NUMBERS = ("niter", "nireq", "seed", "burst")
-MAX_NIREQ = 1024  # each request holds its own tensors; more is never useful here
-# A run holds ~1.5 KB a request until it is written (records, trace events, the figure's
-# data): measured peak RSS 181 MB at 20k, 226 MB at 50k, 437 MB at 200k requests. A cap of
-# a million keeps a run within ~1.5 GB.
-MAX_NITER = 1_000_000
-NITER_MEMORY_KB = 1.5
-MAX_INTERVAL_MS = 3_600_000.0
+LATER_KEYS = {s.name: s.default for s in schema.SETTINGS if not s.required}
+ALL_KEYS = tuple(s.name for s in schema.SETTINGS)
+WHOLE_NUMBERS = tuple(s.name for s in schema.SETTINGS if s.type is int)
 
 PROPERTY_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -143,47 +127,29 @@ def setting_comments(script_path):
 
 def script_settings(namespace):
     """The run settings a script defines at its top, with defaults for later ones."""
-    settings = {k: namespace[k] for k in RUN_KEYS}
-    settings.update({k: namespace.get(k, v) for k, v in LATER_KEYS.items()})
-    return settings
+    missing = [k for k in RUN_KEYS if k not in namespace]
+    if missing:
+        raise KeyError(missing[0])
+    # in the block's order, so that --help lists them as the script does
+    return {k: namespace[k] if k in RUN_KEYS else namespace.get(k, LATER_KEYS[k])
+            for k in ALL_KEYS}
 
 
 def check_settings(s):
-    """Refuse settings no run can use, before anything is loaded."""
+    """Refuse settings no run can use, before anything is loaded (the schema's checks)."""
     for key, value in LATER_KEYS.items():
         s.setdefault(key, value)
-    for key in WHOLE_NUMBERS:
-        if isinstance(s[key], float):
+    for setting in schema.SETTINGS:
+        key = setting.name
+        if setting.type is int and isinstance(s[key], float):
             if not s[key].is_integer():
                 raise UsageError(f"--{key}={s[key]:g}: give a whole number, e.g. --{key}=30")
             s[key] = int(s[key])
-    if s["niter"] < 1:
-        raise UsageError(f"--niter={s['niter']}: the number of requests must be at least 1")
-    if s["niter"] > MAX_NITER:
-        raise UsageError(f"--niter={s['niter']} is more than one run can hold in memory: use "
-                         f"at most {MAX_NITER:,} requests (~{NITER_MEMORY_KB:g} KB of memory "
-                         f"each)")
-    s["interval"] = float(s["interval"])
-    if not math.isfinite(s["interval"]) or s["interval"] > MAX_INTERVAL_MS:
-        raise UsageError(f"--interval={s['interval']}: give a number of milliseconds up to "
-                         f"{MAX_INTERVAL_MS:,.0f} (one hour)")
-    if s["interval"] < 0:
-        raise UsageError(f"--interval={s['interval']}: the interval between requests (ms) "
-                         f"must be 0 or more")
-    if s["nireq"] < 0:
-        raise UsageError(f"--nireq={s['nireq']}: the queue size must be 0 (the compiled "
-                         f"model's optimal number) or more")
-    if s["nireq"] > MAX_NIREQ:
-        raise UsageError(f"--nireq={s['nireq']} is more requests than can be held at once; "
-                         f"use at most {MAX_NIREQ} (0 = the compiled model's optimal number)")
-    s["util_ms"] = float(s["util_ms"])
-    if not math.isfinite(s["util_ms"]) or s["util_ms"] < 0:
-        raise UsageError(f"--util_ms={s['util_ms']}: give the milliseconds between "
-                         f"utilization samples (e.g. 100), or 0 to turn sampling off")
-    if not str(s["device"]).strip():
-        raise UsageError("--device is empty; e.g. --device=CPU")
-    if not str(s["model"]).strip():
-        raise UsageError("--model is empty; give the path of a model file")
+        elif setting.type is float:
+            s[key] = float(s[key])
+    for setting in schema.SETTINGS:
+        if setting.check is not None:
+            s[setting.name] = setting.check(s[setting.name])
     return s
 
 

@@ -3,11 +3,13 @@
     python -m ovsched sweep --device=CPU --batch=1,4,16 --AUTO_BATCH_TIMEOUT=10,100,1000 \\
         --interval=5,20,100 --arrival=poisson --niter=300 --out=sweeps/cpu
 
-Every setting and property of ``auto-test.py`` may be given as ``--key=value``; a value may
-be a list: numbers with commas (``--interval=5,20,100``), any value with ``;``
-(``--device='AUTO:GPU,CPU;CPU'``: commas belong to device strings and shapes). The lists
-span a grid; each cell is a normal run of the batching timeline, repeated ``repeat`` times
-in rounds (every cell once, then every cell again), each into a folder of its own.
+Every setting and property of ``auto-test.py`` may be given as ``--key=value``, starting
+from the settings block of ``./auto-test.py`` when the current folder has it, else from the
+block as shipped. A value may be a list: numbers with commas (``--interval=5,20,100``), any
+value with ``;`` (``--device='AUTO:GPU,CPU;CPU'``: commas belong to device strings and
+shapes). The lists span a grid; each cell is a normal run of the batching timeline,
+repeated ``repeat`` times in rounds (every cell once, then every cell again), each into a
+folder of its own.
 
 Sweep keys: ``--batch=1,4,16`` (1 = no batching; N runs ``BATCH:DEVICE(N)``),
 ``--repeat=3``, ``--p99_ms=BUDGET`` (advise the highest throughput within it),
@@ -28,12 +30,11 @@ import time
 from dataclasses import dataclass, field
 
 from ..derive import device_names
-from ..run import devices
+from ..run import devices, schema
 from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError
 from ..run.settings import UsageError, apply_overrides, check_settings, script_settings, split_args
 
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                      "auto-test.py")
+SCRIPT = schema.SCRIPTS["timeline"]
 MAX_CELLS = 500
 # A cell keeps up when results came out at >= 98 % of the rate requests were due.
 KEEP_UP = 0.98
@@ -50,10 +51,23 @@ SHORT = {TIMEOUT: "timeout", "PERFORMANCE_HINT": "hint"}
 LATENCY_STATS = (("p50", "median"), ("p99", "p99"), ("max", "max"))
 
 
-def script_defaults(script=SCRIPT):
-    """The settings and properties at the top of ``script`` (run as a module, not main)."""
-    namespace = runpy.run_path(script)
-    return script_settings(namespace), dict(namespace["properties"])
+def script_defaults(folder=None):
+    """The defaults a sweep starts from, and where they came from: the settings block of
+    ``auto-test.py`` in ``folder`` (the current one) when it is there, as a user who edited
+    that block expects; else the timeline's defaults as shipped (the settings schema)."""
+    path = os.path.join(folder or os.getcwd(), SCRIPT)
+    if not os.path.isfile(path):
+        return (schema.defaults("timeline"), schema.properties("timeline"),
+                f"the defaults of {SCRIPT} as shipped (no {SCRIPT} in this folder)")
+    try:
+        namespace = runpy.run_path(path)  # as a module: its main() does not run
+        settings = script_settings(namespace)
+        properties = dict(namespace["properties"])
+    except Exception as e:  # any fault of the user's file is one line
+        raise UsageError(f"cannot read the settings block of {path} ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())}); fix it, or run the sweep from another "
+                         f"folder") from None
+    return settings, properties, f"the settings block of {path}"
 
 
 # ---------------------------------------------------------------- the grid
@@ -768,7 +782,8 @@ def _sweep(argv, interrupt):
 
 def plan_sweep(argv, core):
     """Read the grid, check every cell's device, and prepare (or reopen) the folder."""
-    defaults, properties = script_defaults()
+    defaults, properties, source = script_defaults()
+    print(f"defaults: {source}")
     grid = parse_grid(argv, defaults, properties)
     cells = make_cells(grid, defaults, properties)
     check_cells(cells, grid.given)
