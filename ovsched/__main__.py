@@ -1,11 +1,15 @@
-"""Work on saved runs, without OpenVINO or a device.
+"""The ``ovsched`` command (also ``python -m ovsched``): the two experiments, and work on
+saved runs, which needs neither OpenVINO nor a device.
 
-    python -m ovsched replot RUN_DIR [--show]
-    python -m ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
-    python -m ovsched sweep --device=CPU --batch=1,4,16 --interval=5,20,100 ...  (--help)
+    ovsched timeline --niter=20 --AUTO_BATCH_TIMEOUT=100      (as python auto-test.py)
+    ovsched latency --PERFORMANCE_HINT=LATENCY                (as auto-test-latency-graph.py)
+    ovsched replot RUN_DIR [--show]
+    ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
+    ovsched sweep --device=CPU --batch=1,4,16 --interval=5,20,100 ...  (--help)
 """
 
 import argparse
+import difflib
 import os
 import sys
 
@@ -54,24 +58,28 @@ def show_or_say(fig_path, show, draw):
     plt.show()
 
 
-def main(argv=None):
-    words = sys.argv[1:] if argv is None else list(argv)
-    if words[:1] == ["sweep"]:
-        from . import sweep
-        return sweep.main(words[1:])
-    parser = argparse.ArgumentParser(prog="python -m ovsched", description=__doc__.split("\n")[0],
-                                     epilog="python -m ovsched sweep --help: sweep a grid of "
-                                            "batching settings (runs OpenVINO)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("replot", help="redraw a saved run's figure")
-    p.add_argument("run")
-    p.add_argument("--out", help="PNG to write (default: RUN/<figure>-replot.png)")
-    p.add_argument("--show", action="store_true", help="also open it in a window")
-    p = sub.add_parser("compare", help="overlay several saved runs")
-    p.add_argument("runs", nargs="+")
-    p.add_argument("--out", default="compare.png", help="PNG to write (default compare.png)")
-    p.add_argument("--show", action="store_true", help="also open it in a window")
-    args = parser.parse_args(argv)
+def replot(words):
+    parser = argparse.ArgumentParser(prog=f"{PROG} replot",
+                                     description="Redraw a saved run's figure.")
+    parser.add_argument("run")
+    parser.add_argument("--out", help="PNG to write (default: RUN/<figure>-replot.png)")
+    parser.add_argument("--show", action="store_true", help="also open it in a window")
+    return _saved(parser, words, "replot")
+
+
+def compare(words):
+    parser = argparse.ArgumentParser(prog=f"{PROG} compare",
+                                     description="Overlay several saved runs.")
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--out", default="compare.png",
+                        help="PNG to write (default compare.png)")
+    parser.add_argument("--show", action="store_true", help="also open it in a window")
+    return _saved(parser, words, "compare")
+
+
+def _saved(parser, words, command):
+    args = parser.parse_args(words)
+    args.command = command
     try:
         return run_command(args)
     except SystemExit as e:
@@ -79,6 +87,69 @@ def main(argv=None):
             print(e.code, file=sys.stderr)
             return EXIT_USAGE
         raise
+
+
+def sweep(words):
+    from . import sweep
+    return sweep.main(words)
+
+
+def timeline(words):
+    from .cli import run_experiment_command
+    return run_experiment_command("timeline", words, f"{PROG} timeline", PROGRAM)
+
+
+def latency(words):
+    from .cli import run_experiment_command
+    return run_experiment_command("latency", words, f"{PROG} latency", PROGRAM)
+
+
+# The subcommands: name -> (function taking the words after the name and returning the exit
+# code, one line for --help). A new command is one row here.
+COMMANDS = {
+    "timeline": (timeline, "run the batching timeline, as auto-test.py (--help: its settings)"),
+    "latency": (latency, "run the AUTO latency graph, as auto-test-latency-graph.py"),
+    "replot": (replot, "redraw a saved run's figure"),
+    "compare": (compare, "overlay several saved runs"),
+    "sweep": (sweep, "sweep a grid of batching settings (runs OpenVINO; --help)"),
+}
+PROG = "python -m ovsched"
+PROGRAM = False  # True when started as a program (the ovsched command or python -m ovsched)
+
+
+def usage():
+    width = max(map(len, COMMANDS)) + 2
+    rows = [f"  {name:<{width}}{about}" for name, (_, about) in COMMANDS.items()]
+    return "\n".join([f"usage: {PROG} COMMAND ...", "",
+                      "Watch OpenVINO schedule inference: run the two experiments, redraw, "
+                      "compare, sweep.", "", "commands:", *rows, "",
+                      f"{PROG} COMMAND --help: the command's own options"])
+
+
+def main(argv=None):
+    """Dispatch ``words[0]`` to its command; returns the exit code."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    if not words:
+        print(f"error: give a command\n{usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    if words[0] in ("-h", "--help"):
+        print(usage())
+        return EXIT_OK
+    name, rest = words[0], words[1:]
+    if name not in COMMANDS:
+        match = difflib.get_close_matches(name, list(COMMANDS), n=1)
+        hint = f" (did you mean {match[0]}?)" if match else ""
+        print(f"error: unknown command {name!r}{hint}; commands are {', '.join(COMMANDS)} "
+              f"(see {PROG} --help)", file=sys.stderr)
+        return EXIT_USAGE
+    return COMMANDS[name][0](rest)
+
+
+def console():
+    """The ``ovsched`` command that ``pip install`` makes."""
+    global PROG, PROGRAM
+    PROG, PROGRAM = "ovsched", True
+    return main()
 
 
 def run_command(args):
@@ -115,4 +186,5 @@ def run_command(args):
 
 
 if __name__ == "__main__":
+    PROGRAM = True
     sys.exit(main())

@@ -69,11 +69,14 @@ def safe_output():
             pass
 
 
-def run_script(argv, script, kind, namespace, presets=None, usage=None):
-    """Run the experiment a script defines by its settings block; return the exit code."""
+def run_script(argv, script, kind, namespace, presets=None, usage=None, program=None):
+    """Run the experiment a script defines by its settings block; return the exit code.
+
+    ``program``: the process ends after this (it ignores a late Ctrl+C while it unloads);
+    by default when ``argv`` is None, i.e. the words come from the command line."""
     safe_output()
-    program = argv is None
-    argv = sys.argv[1:] if program else list(argv)
+    program = argv is None if program is None else program
+    argv = sys.argv[1:] if argv is None else list(argv)
     defaults = script_settings(namespace)
     properties = namespace["properties"]
     with Interrupt(keep=program) as interrupt:
@@ -89,6 +92,16 @@ def run_script(argv, script, kind, namespace, presets=None, usage=None):
             return EXIT_OK
         return _run(argv, script, kind, defaults, properties, presets or {}, interrupt,
                     experiment)
+
+
+def run_experiment_command(kind, argv, usage, program=False):
+    """``ovsched timeline`` / ``ovsched latency``: the script's experiment with the defaults
+    of its settings block as shipped (the settings schema), from any folder."""
+    from .run import schema
+    from .run.presets import PRESETS
+    namespace = dict(schema.defaults(kind), properties=schema.properties(kind))
+    return run_script(argv, schema.SCRIPTS[kind], kind, namespace, PRESETS[kind], usage=usage,
+                      program=program)
 
 
 def _run(argv, script, kind, defaults, properties, presets, interrupt, experiment):

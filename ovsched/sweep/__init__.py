@@ -58,7 +58,7 @@ def script_defaults(folder=None):
     path = os.path.join(folder or os.getcwd(), SCRIPT)
     if not os.path.isfile(path):
         return (schema.defaults("timeline"), schema.properties("timeline"),
-                f"the defaults of {SCRIPT} as shipped (no {SCRIPT} in this folder)")
+                f"{SCRIPT}'s settings block as shipped (no {SCRIPT} in this folder)")
     try:
         namespace = runpy.run_path(path)  # as a module: its main() does not run
         settings = script_settings(namespace)
@@ -783,7 +783,7 @@ def _sweep(argv, interrupt):
 def plan_sweep(argv, core):
     """Read the grid, check every cell's device, and prepare (or reopen) the folder."""
     defaults, properties, source = script_defaults()
-    print(f"defaults: {source}")
+    print(f"starting from {source}")
     grid = parse_grid(argv, defaults, properties)
     cells = make_cells(grid, defaults, properties)
     check_cells(cells, grid.given)
