@@ -28,6 +28,7 @@ burst = 1  # requests due together every interval when arrival = "burst"
 shape = ""  # input shapes as benchmark_app takes them: x[1,3,640,640] or x[1,3,640,640],y[1,10] or [1,3,640,640]; needed for dynamic dims other than the batch
 layout = ""  # input layouts, e.g. x(NCHW) or [NHWC]; says which axis is the batch when a dynamic one is set to 1
 input = "random"  # input data, made once: random (by seed, valid for each type), zeros, FILE.npz (one array per input name) or FILE.npy (one input)
+profile = "auto"  # per-request compute time from OpenVINO's profiling (PERF_COUNT), read off the requests' threads: auto = on where the device is the CPU, on, off
 show = True  # live graph while running, final figure after (needs a display)
 out = ""  # results folder; "" = a new runs/auto-test-latency-graph-<time>
 properties = {  # OpenVINO properties for compile_model; --KEY= removes one

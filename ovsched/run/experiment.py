@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from ..derive import analysis, batching, breakdown, device_names, labels, switch
-from . import arrival, devices, input_data, model_inputs, model_read, models
+from ..derive import analysis, batching, breakdown, device_names, labels, profiles, switch
+from . import arrival, devices, profile, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
@@ -179,6 +179,7 @@ class Compiled:
     execution_devices: str
     nireq: int
     batching: dict
+    profile: object = None  # profile.Decision: whether each request's profile is read
 
 
 def compile_stage(p, m, say):
@@ -187,9 +188,11 @@ def compile_stage(p, m, say):
     if warning:
         p.warnings.append(warning)
         say(f"warning: {warning}")
+    reading = profile.decide(p.settings["profile"], p.device, p.properties,
+                             list(core().available_devices))
     started = time.perf_counter()
     compiled, compile_s = on_own_thread(
-        lambda: devices.compile_model(core(), m.model, p.device, p.properties))
+        lambda: devices.compile_model(core(), m.model, p.device, reading.properties))
     optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
     exec_devices = device_names.device_text(compiled.get_property("EXECUTION_DEVICES"))
     nireq = p.settings["nireq"] or optimal
@@ -207,7 +210,9 @@ def compile_stage(p, m, say):
         if text:
             p.warnings.append(text)
             say(f"warning: {text}")
-    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info)
+    say(f"profile: {'each request read on a thread of its own' if reading.on else 'off'} "
+        f"({reading.why}{'; PERF_COUNT ' + reading.perf_count if reading.perf_count else ''})")
+    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading)
 
 
 def preset_batch_warning(p, info):
@@ -291,7 +296,8 @@ def execute(p, m, c, interrupt, say, sampler=None):
         view.attach_utilization(sampler)
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
-                    inputs=input_data.inputs_by_index(m.model, m.data))
+                    inputs=input_data.inputs_by_index(m.model, m.data),
+                    profile=c.profile is not None and c.profile.on)
     interrupt.started = True
     expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
@@ -388,6 +394,7 @@ def summarize(p, m, c, e):
         "warnings": p.warnings,
         "notes": p.notes,
         "errors": runner.errors,
+        "profile": profile_block(c, runner),
     }
     if m.standin:
         summary["model"]["note"] = "stand-in with random weights: timing only, not accuracy"
@@ -446,7 +453,7 @@ def derive(run, info):
     """Add batch labels, device switches and statistics to the run and its summary."""
     summary = run.summary
     label_run(run, info)
-    add_breakdown(run)
+    add_breakdown(run, info)
     placed = place_switch(run)
     window = summary["device_switch_window"]
     switches = analysis.device_switches(run["device"], run["submitted_s"], run["latency_ms"])
@@ -468,9 +475,25 @@ def derive(run, info):
     return run
 
 
-def add_breakdown(run):
-    """Columns of where each request's time went (breakdown.py), and its summary block."""
+def profile_block(c, runner):
+    """The profile decision and what the reader did, for the summary."""
+    block = c.profile.block() if c.profile is not None else {"on": False}
+    if runner.profiles is not None:
+        block.update(runner.profiles.block(runner.n_submitted))
+    return block
+
+
+def add_breakdown(run, info):
+    """Columns of where each request's time went (breakdown.py), the compute time of the
+    profiles that are provably each request's own (profiles.py), and the summary block."""
     n = len(run)
+    if "profile_sum_ms" in run.columns:
+        size = info["batch_size"] if info.get("batching") else 1
+        compute, ids, counts = profiles.attribute(run.columns, size)
+        run.columns["compute_ms"], run.columns["profile_id"] = compute, ids
+        for name in ("profile_sum_ms", "profile_key"):
+            del run.columns[name]
+        run.summary.setdefault("profile", {}).update(counts)
     run.columns.update(breakdown.parts(run.columns))
     run.columns.setdefault("compute_ms", np.full(n, np.nan))
     run.columns.setdefault("profile_id", np.full(n, -1, dtype=int))

@@ -14,6 +14,7 @@ import openvino as ov
 from ..errors import essential
 from ..data.records import Run
 from ..derive.switch import DeviceLog, normalise
+from .profile import ProfileReader
 
 IDLE_GIVE_UP_S = 1.0
 # A sleep is cut into pieces no longer than this, so that a stop is seen quickly.
@@ -29,7 +30,8 @@ class Runner:
     before every submit and after every completion; otherwise ``device_name`` stands for
     all (a plain device model can block a reading for a whole inference)."""
 
-    def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None):
+    def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None,
+                 profile=False):
         self.compiled = compiled
         due_s = np.asarray(due_s, dtype=float)
         self.niter = len(due_s)
@@ -62,6 +64,11 @@ class Runner:
         self.t0 = None
         self._idle_since = None
         self.priority = "default"
+        self.profiles = None
+        if profile:  # read on a thread of its own, behind a gate per slot (profile.py)
+            self.profiles = ProfileReader(self.queue, self.niter, self._clock,
+                                          self.run.columns["slot"], self.done_order)
+        self._owner = [-1] * nireq  # the last request submitted into each slot
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
         self.queue.set_callback(self._completed)
 
@@ -81,6 +88,8 @@ class Runner:
             self.done_order.append(i)
             if self.poll_device:
                 self._completion.set()  # the device reader stamps it, off this thread
+            if self.profiles is not None:
+                self.profiles.completed()
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
             self._fail(f"completion callback of request {i}: {type(e).__name__}: {e}")
         self.callback_cpu_s[i] = time.thread_time() - cpu0
@@ -98,6 +107,8 @@ class Runner:
             self._reader = threading.Thread(target=self._read_completions,
                                             name="device reader", daemon=True)
             self._reader.start()
+        if self.profiles is not None:
+            self.profiles.start()
         self._thread.start()
 
     def _read_completions(self):
@@ -177,10 +188,19 @@ class Runner:
             # read before the submit stamp: a reading of the accelerator then proves the
             # request went to it (AUTO had released its helper already)
             code = self.devices.read() if self.poll_device else 0
+            if self.profiles is not None:
+                owner = self._owner[slot]
+                # a request that never called back (failed) left no profile to wait for
+                owner_done = owner >= 0 and not np.isnan(c["completed_s"][owner])
+                self.profiles.claim(slot, i, owner_done, self.stop)
+                self._owner[slot] = i
             now = time.perf_counter()
             # only a full queue makes this call wait for a slot; otherwise any time in it
             # is the interpreter's, not back-pressure
             c["queue_wait_ms"][i] = (now - asked) * 1e3 if full else 0.0
+            if self.profiles is not None and not full:
+                # a slot held back for its profile is not free either
+                c["queue_wait_ms"][i] = self.profiles.gate_wait_ms[i]
             c["slot"][i] = slot
             self.device_code[i] = code
             c["submitted_s"][i] = now - self.t0
@@ -243,6 +263,8 @@ class Runner:
             self._reader_end.set()
             self._completion.set()
             self._reader.join()
+        if self.profiles is not None:
+            self.profiles.finish()
         return True
 
     @property
@@ -270,4 +292,5 @@ class Runner:
         if not self.poll_device:  # one device throughout: its completions ran there too
             done[completed] = 0
         done[~completed] = -1
-        return self.run.head(n, summary or {}, device=devices, device_done=names[done])
+        extra = self.profiles.columns(n) if self.profiles is not None else {}
+        return self.run.head(n, summary or {}, device=devices, device_done=names[done], **extra)

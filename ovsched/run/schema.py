@@ -101,6 +101,18 @@ def _util_ms(ms):
     return ms
 
 
+PROFILE_CHOICES = ("auto", "on", "off")
+
+
+def check_profile(value):
+    """``profile`` lower-cased; anything else stops the run before it starts."""
+    word = str(value).strip().lower()
+    if word not in PROFILE_CHOICES:
+        raise UsageError(f"--profile={value}: use auto (on where the device is the CPU), on "
+                         f"or off")
+    return word
+
+
 def _device(text):
     if not str(text).strip():
         raise UsageError("--device is empty; e.g. --device=CPU")
@@ -158,6 +170,12 @@ SETTINGS = (
             "input data, made once: random (by seed, valid for each type), zeros, FILE.npz "
             "(one array per input name) or FILE.npy (one input)",
             "input data: `random`, `zeros`, or a `.npz`/`.npy` file"),
+    Setting("profile", str, "auto",
+            "per-request compute time from OpenVINO's profiling (PERF_COUNT), read off the "
+            "requests' threads: auto = on where the device is the CPU, on, off",
+            "per-request `compute_ms` from OpenVINO's profiling (`PERF_COUNT=YES`): `auto` = "
+            "on where the device is the CPU, `on`, `off` (see *Where the time went*)",
+            check_profile),
     Setting("show", bool, True,
             {"timeline": "live window while running, final figure after (needs a display)",
              "latency": "live graph while running, final figure after (needs a display)"},

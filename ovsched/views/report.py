@@ -3,6 +3,7 @@
 import sys
 import time
 
+from ..derive import profiles
 from ..derive.breakdown import line
 
 def print_table(summary, out, say=print):
@@ -46,6 +47,7 @@ def say_breakdown(summary, say=print):
     say(f"where the time went: {line(entry)}")
     for note in block.get("notes") or []:
         say(f"  {note}")
+    say(f"  {profiles.text(summary.get('profile'), block.get('completed', 0))}")
 
 
 class Progress:
