@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from ..derive import analysis, batching, breakdown, device_names, labels, profiles, switch
+from ..derive import (analysis, batching, breakdown, device_names, findings, labels, profiles,
+                      switch)
 from . import arrival, devices, profile, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
@@ -180,6 +181,7 @@ class Compiled:
     nireq: int
     batching: dict
     profile: object = None  # profile.Decision: whether each request's profile is read
+    streams: dict = field(default_factory=dict)  # NUM_STREAMS, INFERENCE_NUM_THREADS read back
 
 
 def compile_stage(p, m, say):
@@ -212,7 +214,17 @@ def compile_stage(p, m, say):
             say(f"warning: {text}")
     say(f"profile: {'each request read on a thread of its own' if reading.on else 'off'} "
         f"({reading.why}{'; PERF_COUNT ' + reading.perf_count if reading.perf_count else ''})")
-    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading)
+    streams = {key: _int_or_none(device_names.read_property(compiled, key))
+               for key in ("NUM_STREAMS", "INFERENCE_NUM_THREADS")}
+    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading,
+                    streams)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # unreadable here (AUTO, MULTI): None, never a guess
+        return None
 
 
 def preset_batch_warning(p, info):
@@ -378,6 +390,8 @@ def summarize(p, m, c, e):
         "execution_devices": c.execution_devices,
         "optimal_number_of_infer_requests": c.optimal,
         "nireq": c.nireq,
+        "num_streams": c.streams.get("NUM_STREAMS"),
+        "inference_num_threads": c.streams.get("INFERENCE_NUM_THREADS"),
         "compile_s": c.compile_s,
         "compile_started_s": c.compile_started - runner.t0,
         "queue_created_s": runner.queue_created_s,
@@ -472,6 +486,7 @@ def derive(run, info):
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
                                   f"{', '.join(devices_seen) or '?'} throughout")
+    summary["findings"] = findings.as_dicts(findings.find(run))
     return run
 
 

@@ -166,6 +166,17 @@ def draw_timeline(ax, run, label_batches=True):
     return len(shown)
 
 
+def finding_line(summary):
+    """The top finding for a figure's title area: "finding: <title>; try <fix>" ("" when the
+    run has none or was saved before findings existed)."""
+    found = summary.get("findings") or []
+    if not found:
+        return ""
+    top = found[0]
+    more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+    return f"finding [{top['severity']}]: {top['title']}; try {top['fix']}{more}"
+
+
 def batch_line(summary):
     batches = summary.get("batches") or {}
     if not batches.get("count") and not batches.get("timeout"):
@@ -201,6 +212,8 @@ def plot_timeline(run, figure=Figure):
         title += f"\n{line}"
     if drawn < len(run):
         title += f"  [{drawn} of {len(run)} requests drawn, evenly spread]"
+    if finding_line(run.summary):
+        title += f"\n{finding_line(run.summary)}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=7, ncols=3)
     fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
@@ -258,6 +271,8 @@ def plot_latency(run, figure=Figure):
              f"arrivals {arrival_text(run.summary)}")
     if run.summary.get("device_note"):
         title += f"; {run.summary['device_note']}"
+    if finding_line(run.summary):
+        title += f"\n{finding_line(run.summary)}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
