@@ -41,7 +41,7 @@ from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from ..views.trace import trace
 from ..utilization import machine_info, write_csv as write_utilization_csv
 from ..utilization.session import start_sampler as start_utilization_sampler
-from ..utilization.session import stop_sampler, summary_block
+from ..utilization.session import read_now, save_raw, stop_sampler, summary_block
 
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
 KINDS = tuple(FIGURE_NAMES)
@@ -611,7 +611,8 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
 def start_sampler(p, say):
     """The utilization sampler, started before the model is read so that reading and
     compiling show in its samples; None when ``util_ms`` is 0."""
-    return start_utilization_sampler(p.settings["util_ms"], say)
+    return start_utilization_sampler(p.settings["util_ms"], say, p.settings["gpu_util_ms"],
+                                     p.settings["util_raw"])
 
 
 def add_utilization(run, e, machine):
@@ -638,12 +639,14 @@ def _stages(p, sampler, say, interrupt):
     say("settings   " + " ".join(f"{k}={v!r}" for k, v in p.settings.items()))
     say("properties " + (" ".join(f"{k}={v}" for k, v in p.properties.items()) or "(none)"))
     c = compile_stage(p, m, say)
+    read_now(sampler)  # a sample ends here: the compile is covered before 0, however short
     if interrupt.pending:
         raise Interrupted("interrupted before the first request: nothing written")
     e = execute(p, m, c, interrupt, say, sampler)
     run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
                  c.batching)
     out, figure_path, figure = write(p, run, say)
+    save_raw(e.sampler, out)
     say_ending(run, out, say)
     if e.runner.errors:
         raise RunError("; ".join(e.runner.errors[:3]) + f" (records so far saved in {out})",
