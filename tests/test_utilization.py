@@ -129,16 +129,18 @@ def times(sampler, source, skip=0):
 
 
 def assert_near(sampler, source, percent, skip=0):
-    # The mean over time, not the median: on a busy machine the thread that advances the
-    # fake counters can stall for a few periods, which moves work from one sample to the
-    # next but keeps what the periods add up to. Each sample averages the period that ends
-    # at its time, so it weighs by that period (the first one taken as long as the next).
-    v, t = values(sampler, source, skip), times(sampler, source, skip)
-    assert len(v) >= 2, f"{source}: {len(v)} samples"
-    periods = np.diff(t)
-    periods = np.concatenate(([periods[0]], periods))
-    mean = float(np.sum(v * periods) / np.sum(periods))
-    assert abs(mean - percent) < 5, (source, mean, v)
+    # The mean over time, not the median: on a busy machine the thread that advances the fake
+    # counters can stall for a few periods, which moves work from one sample to the next (and
+    # may cap one) but keeps what the periods add up to: each measured value weighs by its
+    # period, as the summary's mean does.
+    s = sampler.samples()
+    rows = [(p, v if u is None else u) for src, v, p, u in
+            zip(s["source"], s["value"], s["period_s"], s["uncapped"]) if src == source][skip:]
+    assert len(rows) >= 2, f"{source}: {len(rows)} samples"
+    periods, measured = np.array(rows).T
+    mean = float(np.sum(measured * periods) / np.sum(periods))
+    assert abs(mean - percent) < 5, (source, mean, measured)
+    assert all(0 <= v <= 100 for v in values(sampler, source, skip))
 
 
 @linux_only

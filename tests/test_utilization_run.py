@@ -232,8 +232,10 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
         result = experiment.run_experiment(settings, {}, kind="timeline",
                                            say=lambda text, **_: said.append(text))
     block = result.run.summary["utilization"]
-    assert block["sources"]["gpu.render"]["p50"] == pytest.approx(40, abs=4)
-    assert block["sources"]["gpu.video"]["p50"] == pytest.approx(30, abs=4)
+    # the means come from the counters' totals: a stall of the thread that advances the fake
+    # counters moves busy time between samples (and may cap one) but leaves them true
+    assert block["sources"]["gpu.render"]["mean"] == pytest.approx(40, abs=3)
+    assert block["sources"]["gpu.video"]["mean"] == pytest.approx(30, abs=3)
     assert block["sources"]["npu"]["mean"] == pytest.approx(25, abs=4)
     # the whole-card figure is only the fallback where this process's engines are seen
     assert "gpu.awake" not in block["sources"]
@@ -242,7 +244,7 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
     assert not any(line.startswith("utilization not measured") for line in said)
     samples = read_samples(result.out)
     render = [v for t, v in of(samples, "gpu.render")]
-    assert len(render) > 10 and np.median(render) == pytest.approx(40, abs=4)
+    assert len(render) > 10 and all(0 <= v <= 100 for v in render)
     assert of(samples, "npu")
     with open(os.path.join(result.out, "trace.json")) as f:
         names = {e["name"] for e in json.load(f)["traceEvents"] if e["ph"] == "C"}
@@ -254,7 +256,7 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
         [(s, pytest.approx(t, abs=2e-6), pytest.approx(v, abs=2e-3)) for t, s, v in samples]
     labels = strip_lines(plot_timeline(read_run(result.out)).axes[1])
     assert {"gpu.render", "gpu.video", strip.LABELS["npu"]} <= set(labels)
-    assert np.median(labels["gpu.render"].get_ydata()) == pytest.approx(40, abs=4)
+    assert list(labels["gpu.render"].get_ydata()[1:]) == pytest.approx(render)
 
 
 def test_status_line_shows_cpu_and_the_busiest_gpu_engine_and_npu():
