@@ -32,6 +32,7 @@ from . import arrival, devices, profile, input_data, model_inputs, model_read, m
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
+from ..views.breakdown_figure import FIGURE_NAME as BREAKDOWN_FIGURE, plot_breakdown
 from ..views.plots import PLOTS
 from .presets import PRESETS
 from ..data.records import Run, write_csv, write_json
@@ -309,7 +310,8 @@ def execute(p, m, c, interrupt, say, sampler=None):
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
                     inputs=input_data.inputs_by_index(m.model, m.data),
-                    profile=c.profile is not None and c.profile.on)
+                    profile=c.profile is not None and c.profile.on,
+                    unbatched=c.batching["batching"] is False)
     interrupt.started = True
     expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
@@ -570,6 +572,8 @@ def write_files(out, kind, run):
     figure_path = os.path.join(out, FIGURE_NAMES[kind])
     figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)
+    parts = plot_breakdown(run)
+    parts.savefig(os.path.join(out, BREAKDOWN_FIGURE), dpi=110)
     return figure_path, figure
 
 
