@@ -395,3 +395,32 @@ def test_a_capture_of_recorded_pdh_values_replays(tmp_path):
     replayed, live = capture.replay(str(path)), sampler.samples()
     assert replayed["source"] == live["source"] and replayed["value"] == live["value"]
     assert {"npu", "npu.process", "gpu.render"} <= set(live["source"])
+
+
+def test_the_npu_luid_comes_from_openvino_on_windows_only(monkeypatch):
+    from ovsched.utilization import session
+    import openvino as ov
+
+    asked = []
+
+    class Core:
+        def get_property(self, device, name):
+            asked.append((device, name))
+            return NPU_DEVICE_LUID
+
+    monkeypatch.setattr(ov, "Core", Core)
+    assert session.npu_luids("linux") == () and asked == []
+    assert session.npu_luids("win32") == (NPU_DEVICE_LUID,)
+    assert asked == [("NPU", "DEVICE_LUID")]
+
+    class NoNpu:
+        def get_property(self, device, name):
+            raise RuntimeError("Device with \"NPU\" name is not registered")
+
+    monkeypatch.setattr(ov, "Core", NoNpu)
+    assert session.npu_luids("win32") == ()
+    # the Windows reader made for this machine is given it
+    readers, _ = utilization.make_readers("win32", npu_luids=[NPU_DEVICE_LUID])
+    pdh = readers[-1]
+    assert pdh.kind == "windows_pdh" and pdh.npu_luids == [NPU_DEVICE_LUID]
+    pdh.close()
