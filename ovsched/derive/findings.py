@@ -27,6 +27,7 @@ from .labels import starved_slots
 
 # --- thresholds (the README's Findings section gives the reason of each)
 TIMER_SHARE = 0.5  # of the labelled requests outside starved slots that ran alone at the timer
+TIMER_FRACTION = 0.25  # of the mean gap between requests: the timeout to suggest
 
 
 def check_all(run):
@@ -165,7 +166,10 @@ def check_timer(ctx):
                  f"{size} fills in about nireq x interval = {nireq} x {fmt(interval)} = "
                  f"{fmt(fill)} ms against the {fmt(timeout)} ms timeout")
     fixes = []
-    lower = max(1, int(round(interval / 4))) if interval else None
+    lower = max(1, int(round(interval * TIMER_FRACTION))) if interval else None
+    # a timer already this short next to the gap between requests costs each request little:
+    # batching is then merely useless here, no longer the larger part of the response time
+    costly = lower is None or timeout is None or lower < timeout
     if lower is not None and timeout is not None and lower < timeout:
         fixes.append(f"--AUTO_BATCH_TIMEOUT={lower}")
     if interval and nireq > size and size * interval < (timeout or 0):
@@ -174,12 +178,15 @@ def check_timer(ctx):
     elif interval and timeout:
         k = int(timeout // interval)
         if 2 <= k < size:
-            fixes.append(f"--device={_batch_device(ctx.run.summary, k)} --nireq={k}")
+            fixes.append(f"--device={_batch_device(ctx.run.summary, k)} --nireq={k} (batches "
+                         f"of {k} fill in about {fmt(k * interval)} ms, within the timeout)")
     real = _real_device(ctx.run.summary)
     if real:
-        fixes.append(f"--device={real} (no batching)")
+        fixes.insert(0 if not costly else len(fixes), f"--device={real} (no batching)")
+    title = ("the batch timer dominates: batches cannot fill at this rate" if costly else
+             "batches cannot fill at this rate: every request runs alone after a short timer")
     return Finding(
-        "batch_timer", "warn", "the batch timer dominates: batches cannot fill at this rate",
+        "batch_timer", "warn" if costly else "info", title,
         text, " or ".join(fixes) or "batch less, or send requests faster",
         request_ranges(np.flatnonzero(alone)),
         {"alone": int(alone.sum()), "labelled": int(labelled.sum()), "timeout_ms": timeout,

@@ -98,8 +98,8 @@ def check_device_queueing(ctx):
     summary = run.summary
     streams = summary_get(summary, "num_streams")
     if streams is None:
-        return Skip("NUM_STREAMS was not read back from the compiled model (AUTO and MULTI "
-                    "do not report it; runs saved before it was recorded lack it)")
+        return Skip("NUM_STREAMS is unknown: the compiled model did not report it (AUTO and "
+                    "MULTI do not), or the run was saved before it was recorded")
     size = int(ctx.batching.get("batch_size") or 1) if ctx.batching.get("batching") else 1
     capacity = int(streams) * size
     device = device_ms(run)
@@ -213,7 +213,7 @@ def check_other_programs(ctx):
         return None
     rest = keep & ~spikes & np.isfinite(others)
     cpu_mean, proc_mean = _during_sources(run, series, busy)
-    text = (f"{int(spikes.sum())} requests took more than {SPIKE_RATIO:g} x the median "
+    text = (f"{_count(int(spikes.sum()), 'request')} took more than {SPIKE_RATIO:g} x the median "
             f"{what} ({fmt(med)} ms); during {int(busy.sum())} of them other programs used "
             f"{fmt(float(np.nanmean(others[busy])), 0)} % of the machine's CPUs (cpu "
             f"{fmt(cpu_mean, 0)} % against this process's {fmt(proc_mean, 0)} %)")
@@ -380,6 +380,10 @@ def _others_mean(run):
     if not keep.any():
         return None
     return float(np.mean(series["cpu"][keep] - series["process"][keep]))
+
+
+def _count(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _is_replay(pattern):

@@ -215,16 +215,19 @@ def compile_stage(p, m, say):
             say(f"warning: {text}")
     say(f"profile: {'each request read on a thread of its own' if reading.on else 'off'} "
         f"({reading.why}{'; PERF_COUNT ' + reading.perf_count if reading.perf_count else ''})")
-    streams = {key: _int_or_none(device_names.read_property(compiled, key))
-               for key in ("NUM_STREAMS", "INFERENCE_NUM_THREADS")}
+    streams = {key: _read_int(compiled, key) for key in ("NUM_STREAMS", "INFERENCE_NUM_THREADS")}
     return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading,
                     streams)
 
 
-def _int_or_none(value):
+def _read_int(compiled, key):
+    """A whole-number property of the compiled model, or None where it cannot be read.
+
+    Asked directly: a BATCH model answers NUM_STREAMS from the device under it without
+    listing it among its SUPPORTED_PROPERTIES; AUTO raises."""
     try:
-        return int(value)
-    except (TypeError, ValueError):  # unreadable here (AUTO, MULTI): None, never a guess
+        return int(compiled.get_property(key))
+    except Exception:  # any refusal means unknown here, never a guess
         return None
 
 
