@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ovsched.derive import batching, labels  # noqa: E402
+from ovsched.derive import batching, labels, profiles  # noqa: E402
 from ovsched.run.runner import Runner  # noqa: E402
+from ovsched.run.wakeprobe import WakeProbe  # noqa: E402
 
 
 def truth_model(width, multi_input=False):
@@ -88,6 +89,7 @@ class TruthRunner(Runner):
         self.members = [None] * n
         self.profile_key = [None] * n
         self.compute_ms = np.full(n, np.nan)
+        self.profile_read_s = np.full(n, np.nan)
         self._profile = profile
         self._port = port
         self.queue = _Queue(self.queue, port, n)
@@ -100,6 +102,7 @@ class TruthRunner(Runner):
         self.members[i] = frozenset(np.flatnonzero(got).tolist())
         if self._profile:
             info = request.profiling_info
+            self.profile_read_s[i] = time.perf_counter() - self.t0
             self.profile_key[i] = tuple((p.node_name, p.real_time.total_seconds())
                                         for p in info)
             self.compute_ms[i] = sum(p.real_time.total_seconds() for p in info) * 1e3
@@ -168,20 +171,32 @@ def run_case(case, seed=0, profile=True):
     port = 1 if case.multi_input else 0
     runner = TruthRunner(compiled, case.nireq, due_times_s(case, seed), port=port,
                          profile=profile)
+    probe = WakeProbe().start()
     runner.start()
     while not runner.wait(0.1):
         pass
+    probe.stop()
     n = runner.n_submitted
     c = runner.run.columns
     keys = {}
-    profile_id = np.array([-1 if k is None else keys.setdefault(k, len(keys))
-                           for k in runner.profile_key[:n]], dtype=int)
+    key = np.array([-1 if k is None else keys.setdefault(k, len(keys))
+                    for k in runner.profile_key[:n]], dtype=int)
+    # as the product does (ovsched/derive/profiles.py): a profile counts only where nothing
+    # outside the request's worker (id) or the request itself (compute) ran before it was read
+    compute_ms, profile_id, _ = profiles.attribute(
+        {"profile_read_s": runner.profile_read_s[:n], "profile_sum_ms": runner.compute_ms[:n],
+         "profile_key": key, "submitted_s": c["submitted_s"][:n],
+         "completed_s": c["completed_s"][:n], "infer_ms": c["infer_ms"][:n],
+         "slot": c["slot"][:n]}, case.batch)
     return {"case": case, "seed": seed, "info": info, "warning": warning,
             "slot": c["slot"][:n].copy(), "submitted_s": c["submitted_s"][:n].copy(),
             "completed_s": c["completed_s"][:n].copy(), "infer_ms": c["infer_ms"][:n].copy(),
+            "scheduled_s": c["scheduled_s"][:n].copy(),
+            "queue_wait_ms": c["queue_wait_ms"][:n].copy(), "priority": runner.priority,
+            "wake": probe.summary(), "wake_late_ms": probe.late_ms,
             "queue_created_s": (runner.queue_created_s, runner.queue_created_end_s),
             "members": runner.members[:n], "profile_id": profile_id,
-            "compute_ms": runner.compute_ms[:n].copy(), "errors": list(runner.errors)}
+            "compute_ms": compute_ms, "errors": list(runner.errors)}
 
 
 def truth_of(record):
@@ -285,11 +300,13 @@ def main(argv=None):
             if args.cases and args.cases not in case.name:
                 continue
             tot = {"n": 0, "batched": 0, "timeout": 0, "unknown": 0, "wrong": 0,
-                   "unknown_before": 0, "wrong_before": 0, "allowance": []}
+                   "unknown_before": 0, "wrong_before": 0, "allowance": [], "wide": 0}
             for r in range(args.rounds):
                 with busy(load):
                     record = run_case(case, seed=r)
-                found = label_with(labels, record, profile_id=record["profile_id"])
+                found = label_with(labels, record, profile_id=record["profile_id"],
+                                   compute_ms=record["compute_ms"],
+                                   wake_late_ms=record["wake_late_ms"])
                 wrong, unknown, _ = compare(found, record)
                 n = int(np.sum(~np.isnan(record["completed_s"])))
                 tot["n"] += n
@@ -299,8 +316,8 @@ def main(argv=None):
                                       for t in truth_of(record))
                 tot["timeout"] += sum(t is not None and t[0] == labels.TIMEOUT
                                       for t in truth_of(record))
-                tot["allowance"].append(getattr(found, "allowance_ms", labels.JITTER_MS
-                                                if hasattr(labels, "JITTER_MS") else float("nan")))
+                tot["allowance"].append(found.allowance_ms)
+                tot["wide"] += len(found.wide)
                 for w in wrong:
                     print(f"WRONG {case.name} busy={load} seed={r}: {w}", file=sys.stderr)
                 if before is not None:
@@ -321,7 +338,7 @@ def print_row(row, with_before, flush=False):
             + (f"{100 * t['unknown_before'] / n:.0f} % | {t['wrong_before']} | "
                if with_before else "")
             + f"{100 * t['unknown'] / n:.0f} % | {t['wrong']} | "
-            f"{np.nanmin(a):.1f}-{np.nanmax(a):.1f} |")
+            f"{np.nanmin(a):.1f}-{np.nanmax(a):.1f} | {t['wide']} |")
     print(text, flush=flush)
 
 

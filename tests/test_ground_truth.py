@@ -51,7 +51,8 @@ def test_no_label_is_wrong_on_real_runs(name, load):
     with busy(load):
         record = run_case(case, seed=load)
     assert not record["errors"]
-    found = label_with(labels, record)
+    found = label_with(labels, record, profile_id=record["profile_id"],
+                       compute_ms=record["compute_ms"], wake_late_ms=record["wake_late_ms"])
     wrong, unknown, right = compare(found, record)
     assert wrong == []
     assert right + unknown == len(record["slot"])

@@ -359,3 +359,93 @@ def test_a_real_run_is_labelled_exactly_or_unknown(tmp_path, tiny_model, interva
             assert len({int(s) // 4 for s in column["slot"][labels.batch == b]}) == 1
     else:
         assert ran.count("timeout") >= 4
+
+
+def _ms(*values):
+    return np.array(values, dtype=float) / 1e3
+
+
+def test_a_worker_that_woke_late_is_never_labelled_with_confidence_past_the_data():
+    # batch 4, timeout 10 ms, nireq 8, queue made at 0; slots 0,1,2,4,3,5 submitted at
+    # 0.1, 0.2, 0.3, 0.4, 32, 32.1 ms; worker 0 woke 25 ms late and found 4 waiting
+    slot = np.array([0, 1, 2, 4, 3, 5])
+    sub = _ms(0.1, 0.2, 0.3, 0.4, 32, 32.1)
+    done = _ms(35.5, 35.6, 35.7, 15, 35.8, 45)
+    infer = (done - sub) * 1e3 - 0.1  # callbacks 0.1 ms behind: a quiet machine
+    labels = label_batches(slot, sub, done, batch_size=4, timeout_ms=10, timer_start_s=0.0,
+                           nireq=8, infer_ms=infer)
+    assert labels.allowance_ms == 2.0  # the floor: the lags are 0.1 ms
+    for r in (0, 1, 2, 4):
+        assert labels.ran[r] in ("batched", "unknown")
+    assert labels.notes and labels.wide  # the note says the allowance was not enough
+    assert labels.ran[3] == "timeout"  # slot 4 alone: its worker never had another
+
+
+def test_a_burst_before_the_worker_first_waits_has_an_honest_launch():
+    # the burst arrives 0.5-0.8 ms after the queue was made, perhaps before the worker's
+    # thread first waits: then its notify is lost and the batch runs at the first expiry
+    slot = np.arange(4)
+    sub = _ms(0.5, 0.6, 0.7, 0.8)
+    done = _ms(51.0, 51.1, 51.2, 51.3)
+    infer = (done - sub) * 1e3 - 0.05
+    labels = label_batches(slot, sub, done, batch_size=4, timeout_ms=50,
+                           timer_start_s=(0.0, 0.001), nireq=4, infer_ms=infer)
+    assert list(labels.ran) == ["batched"] * 4
+    lo = labels.launch_s - labels.launch_err_ms / 1e3
+    hi = labels.launch_s + labels.launch_err_ms / 1e3
+    assert np.all(lo <= 0.0008 + 1e-9) and np.all(hi >= 0.050)  # either launch is in it
+    # a burst well after the thread waits launches at once, to within the allowance
+    sub = sub + 0.010
+    done = _ms(12.0, 12.1, 12.2, 12.3)
+    infer = (done - sub) * 1e3 - 0.05
+    labels = label_batches(slot, sub, done, batch_size=4, timeout_ms=50,
+                           timer_start_s=(0.0, 0.001), nireq=4, infer_ms=infer)
+    assert list(labels.ran) == ["batched"] * 4
+    assert np.all(np.abs(labels.launch_s - 0.0108) <= labels.launch_err_ms / 1e3 + 1e-9)
+    assert np.all(labels.launch_err_ms <= labels.allowance_ms)
+
+
+def test_the_allowance_comes_from_the_run_and_says_how():
+    from ovsched.derive.labels import ALLOWANCE_FLOOR_MS, allowance
+    sub = _ms(0, 10, 20)
+    done = _ms(5, 15, 25)
+    ms, how = allowance(sub, done, [4.9, 4.0, 4.95])  # lags 0.1, 1.0, 0.05 ms
+    assert ms == 2.0 and "callback lag" in how and "1.00 ms" in how
+    ms, how = allowance(sub, done, [4.9, 4.0, 4.95], wake_late_ms=[0.2, 7.5])
+    assert ms == 7.5 and "7.50 ms" in how
+    ms, _ = allowance(sub, done, [5, 5, 5])
+    assert ms == ALLOWANCE_FLOOR_MS
+    ms, how = allowance(sub, done, None)  # a run saved before infer_ms: the old fixed one
+    assert ms == 20.0 and "fixed" in how
+
+
+def test_profiles_that_name_a_full_batch_refute_a_timeout_label():
+    # four requests of one worker, each flushed alone by the replay, yet they reported
+    # one profile while in flight together: the replay and the profiles disagree
+    slot = np.arange(4)
+    sub = _ms(0.1, 0.2, 0.3, 0.4)
+    done = _ms(12.0, 12.5, 13.0, 13.5)
+    args = dict(batch_size=4, timeout_ms=10, timer_start_s=-0.0001, nireq=8, jitter_ms=0.2)
+    # only three arrive before the first expiry: the replay flushes them
+    alone = label_batches(slot[:3], sub[:3], done[:3], **args)
+    assert list(alone.ran) == ["timeout"] * 3
+    told = label_batches(slot[:3], sub[:3], done[:3], profile_id=[7, 7, 7], **args)
+    assert list(told.ran) == ["timeout"] * 3  # three alike are not a batch of 4
+    told = label_batches(slot[:3], sub[:3], done[:3], profile_id=[1, 2, 3], **args)
+    assert told.witness["timeouts_confirmed"] == 3
+    four = label_batches(np.array([0, 1, 2, 4]), sub, done, profile_id=[5, 5, 5, 5], **args)
+    assert list(four.ran) == ["timeout"] * 4  # slot 4 is another worker's: no refute
+
+
+def test_a_batch_whose_members_all_report_different_profiles_is_unknown():
+    slot = np.arange(4)
+    sub = _ms(0.1, 0.2, 0.3, 0.4)
+    done = _ms(2.0, 2.1, 2.2, 2.3)
+    args = dict(batch_size=4, timeout_ms=1000, timer_start_s=0.0, nireq=4, jitter_ms=1.0)
+    assert list(label_batches(slot, sub, done, **args).ran) == ["batched"] * 4
+    # the first member read can be another inference's profile: not a refutation
+    ok = label_batches(slot, sub, done, profile_id=[3, 4, 4, 4], **args)
+    assert list(ok.ran) == ["batched"] * 4 and ok.witness["batches_confirmed"] == 1
+    bad = label_batches(slot, sub, done, profile_id=[1, 2, 3, 4], **args)
+    assert list(bad.ran) == ["unknown"] * 4 and "another profile" in bad.notes[-1]
+    assert np.isnan(bad.launch_s).all()

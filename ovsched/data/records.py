@@ -15,7 +15,8 @@ import numpy as np
 
 from ..files import atomic_write
 
-COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "scheduled_s",
+COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "launch_s",
+           "launch_err_ms", "scheduled_s",
            "submitted_s", "completed_s", "latency_ms", "lateness_ms", "queue_wait_ms",
            "infer_ms", "client_ms", "batch_wait_ms", "device_ms", "callback_ms", "compute_ms",
            "profile_id")

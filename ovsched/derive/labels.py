@@ -11,7 +11,8 @@ requests by how close their completion times are. The rules (OpenVINO
 - Each worker has a thread that waits on a condition with ``wait_for(timeout)``. The wait
   ends (and so the timer restarts) when the batch-th waiting request notifies it, when the
   worker's batched inference completes, when the timeout expires and when a flush ends.
-  The thread starts when the worker's first request is created.
+  The thread starts when the worker's first request is created; until it first waits, a
+  notify is lost, so a batch filled before then launches at the first expiry.
 - Awake with exactly ``batch`` requests waiting, the worker launches one batched inference
   and waits again at once.
 - On expiry with 1 <= k < batch waiting, the worker runs each of the k alone (a flush) and
@@ -20,11 +21,13 @@ requests by how close their completion times are. The rules (OpenVINO
 
 The records only bound when things happened: a submit is stamped just before
 ``start_async`` (which queues the request before it returns), a completion when its
-callback runs, and callbacks of one batch can arrive 10 ms or more apart on a busy
-machine. Each worker's history is therefore replayed with time intervals; where an event
-could fall either side of another, both histories are followed, a history contradicted by
-a completion time is dropped, and a request whose surviving histories disagree is
-labelled ``unknown`` with a note saying why.
+callback runs (``completed - submitted - infer_ms`` bounds how late, per request), and a
+worker wakes some time after what woke it, on a busy machine many ms. That time, the
+allowance, comes from the run's own data (``allowance``). Each worker's history is replayed
+with time intervals (replay.py); where an event could fall either side of another, both
+histories are followed, a history contradicted by a completion time is dropped, and a
+request whose surviving histories disagree is labelled ``unknown`` with a note saying why.
+Where the profiles were read, they are a second witness (``witness``).
 """
 
 import math
@@ -32,13 +35,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# How late a recorded time may lag the event it stands for: a callback behind the
-# inference's end, a worker's wake behind its notify, a timer behind its deadline.
-JITTER_MS = 20.0
-# Histories followed at once for one worker before giving up on it (then: unknown).
-MAX_HISTORIES = 256
+from . import replay
+from .replay import BATCHED, TIMEOUT, UNKNOWN
 
-BATCHED, TIMEOUT, SINGLE, UNKNOWN = "batched", "timeout", "single", "unknown"
+SINGLE = "single"
+# The allowance for runs that recorded no callback lags (saved before ``infer_ms`` was).
+JITTER_MS = 20.0
+# The allowance is LAG_FACTOR times the run's largest callback lag, and never below the
+# floor: a thread woken by a timer or a notify waits for a core as a callback does.
+ALLOWANCE_FLOOR_MS = 2.0
+LAG_FACTOR = 2.0
+# A worker no history fits within the allowance is replayed once more with a wide one.
+WIDE_FACTOR = 4.0
+WIDE_MIN_MS = 50.0
+# How far apart the callbacks of one batch may come: measured 12 ms beside two busy
+# processes; at least this, or twice the allowance.
+SPREAD_MIN_MS = 50.0
 
 
 @dataclass
@@ -48,210 +60,56 @@ class Labels:
     ``ran``: "batched", "timeout" (ran alone after the timer expired), "single" (batch
     size 1: no automatic batching), "unknown", or "" (never completed). ``batch``: the
     batched inference's id, -1 otherwise. ``flush``: the timeout flush's id, -1 otherwise.
-    ``notes``: why any label is unknown.
-    """
+    ``launch_s``: when the request's batch was filled and launched, or its flush's timer
+    expired (NaN otherwise), with ``launch_err_ms`` the half-width of its interval.
+    ``notes``: why any label is unknown. ``allowance_ms`` and ``allowance_from``: how late
+    a wake may be, and how that was derived; ``wide``: workers replayed with a wider one.
+    ``witness``: what the profiles said (see ``witness``)."""
 
     ran: np.ndarray
     batch: np.ndarray
     flush: np.ndarray
     notes: list = field(default_factory=list)
+    launch_s: np.ndarray = None
+    launch_err_ms: np.ndarray = None
+    allowance_ms: float = None
+    allowance_from: str = ""
+    wide: dict = field(default_factory=dict)
+    witness: dict = field(default_factory=dict)
 
 
-class _History:
-    """One possible history of a worker up to now; times are (earliest, latest) seconds."""
-
-    __slots__ = ("batch", "batch_done", "expiry", "flush", "flush_end", "labels", "notes",
-                 "waiting")
-
-    def __init__(self, expiry):
-        self.waiting = ()  # requests queued and not launched, in arrival order
-        self.expiry = expiry  # the running timer's deadline; None while a flush blocks
-        self.flush = None  # members of the flush the worker is blocked in
-        self.flush_end = None
-        self.batch = None  # members of the batched inference in flight
-        self.batch_done = None
-        self.labels = {}  # request -> (kind, members) or (UNKNOWN,)
-        self.notes = frozenset()
-
-    def copy(self):
-        h = _History.__new__(_History)
-        for name in _History.__slots__:
-            setattr(h, name, getattr(self, name))
-        h.labels = dict(self.labels)
-        return h
-
-    def key(self):
-        return (self.waiting, self.flush, self.batch, self.expiry is None)
+def callback_lags_ms(submitted_s, completed_s, infer_ms):
+    """Per request, how far its recorded times lag OpenVINO's own: ``completed - submitted
+    - infer_ms`` (the callback's wait behind the inference's end plus the submit stamp's
+    lead on the queue's), NaN where not recorded."""
+    if infer_ms is None:
+        return np.full(len(submitted_s), np.nan)
+    lag = (np.asarray(completed_s, float) - np.asarray(submitted_s, float)) * 1e3 \
+        - np.asarray(infer_ms, float)
+    return np.maximum(lag, 0.0)
 
 
-def _hull(a, b):
-    if a is None:
-        return b
-    return (min(a[0], b[0]), max(a[1], b[1]))
-
-
-def _merge(histories):
-    """Join histories that left the worker in the same state; their labels must agree."""
-    groups = {}
-    for h in histories:
-        g = groups.get(h.key())
-        if g is None:
-            groups[h.key()] = h
-            continue
-        for name in ("expiry", "flush_end", "batch_done"):
-            mine, theirs = getattr(g, name), getattr(h, name)
-            if mine is not None and theirs is not None:
-                setattr(g, name, _hull(mine, theirs))
-        for r in set(g.labels) | set(h.labels):
-            if g.labels.get(r) != h.labels.get(r):
-                g.labels[r] = (UNKNOWN,)
-        g.notes = g.notes | h.notes
-    return list(groups.values())
-
-
-class _Worker:
-    """Replays one worker's rules over its requests' records."""
-
-    def __init__(self, number, batch_size, timeout_s, jitter_s, completed_s, slot):
-        self.number = number
-        self.batch_size = batch_size
-        self.timeout_s = timeout_s
-        self.jitter_s = jitter_s
-        self.completed_s = completed_s
-        self.slot = slot
-
-    def _ends(self, members, launch_lo):
-        """When the notify after ``members`` all completed can come, or None if a recorded
-        completion precedes the launch (this history is impossible)."""
-        done = self.completed_s[list(members)]
-        known = done[~np.isnan(done)]
-        if known.size and known.min() < launch_lo:
-            return None
-        if known.size < len(members):
-            return (max(launch_lo, known.max()) if known.size else launch_lo, math.inf)
-        last = float(known.max())
-        return (max(launch_lo, last - self.jitter_s), last + self.jitter_s)
-
-    def _restart(self, wake):
-        return (wake[0] + self.timeout_s, wake[1] + self.timeout_s + self.jitter_s)
-
-    def _launch_batch(self, h, when):
-        ends = self._ends(h.waiting, when[0])
-        done = self.completed_s[list(h.waiting)]
-        done = done[~np.isnan(done)]
-        # one inference, then its callbacks one after another: they cannot spread far
-        if ends is None or (done.size and done.max() - done.min() > self.jitter_s):
-            return False
-        for r in h.waiting:
-            h.labels[r] = (BATCHED, h.waiting)
-        h.batch, h.batch_done, h.waiting = h.waiting, ends, ()
-        h.expiry = self._restart(when)
-        return True
-
-    def _idle_expiry(self, h, lo, hi):
-        """The first expiry after an arrival at [lo, hi] to a worker with nothing waiting,
-        whose timer runs idle from ``h.expiry`` (ticking every timeout meanwhile)."""
-        x_lo, x_hi = h.expiry
-        period_lo, period_hi = self.timeout_s, self.timeout_s + self.jitter_s
-        first = 0 if x_hi >= lo else math.ceil((lo - x_hi) / period_hi)
-        if x_lo == -math.inf or period_lo <= 0:
-            last_hi = math.inf
-        elif hi < x_lo:
-            last_hi = x_hi
-        else:
-            last_hi = x_hi + (math.floor((hi - x_lo) / period_lo) + 1) * period_hi
-        return (max(lo, x_lo + first * period_lo), min(hi + period_hi, last_hi))
-
-    def _apply(self, h, kind, when, request):
-        """Let event ``kind`` happen at ``when`` in history ``h``; False if impossible."""
-        if kind == "arrival":
-            if not h.waiting and h.flush is None:
-                h.expiry = self._idle_expiry(h, *when)
-            h.waiting = h.waiting + (request,)
-            if len(h.waiting) == self.batch_size and h.flush is None:
-                return self._launch_batch(h, when)
-            return True
-        if kind == "expiry":
-            if len(h.waiting) == self.batch_size:  # filled during a flush: notify was lost
-                return self._launch_batch(h, when)
-            ends = self._ends(h.waiting, when[0])
-            if ends is None:
-                return False
-            for r in h.waiting:
-                h.labels[r] = (TIMEOUT, h.waiting)
-            h.flush, h.flush_end, h.waiting, h.expiry = h.waiting, ends, (), None
-            return True
-        if kind == "flush_end":
-            h.flush, h.flush_end = None, None
-            h.expiry = self._restart(when)
-            return True
-        # batch_done: its notify is lost if the worker is blocked in a flush
-        h.batch, h.batch_done = None, None
-        if h.flush is None:
-            h.expiry = self._restart(when)
-            if len(h.waiting) == self.batch_size:
-                return self._launch_batch(h, when)
-        return True
-
-    def _events(self, h, arrival):
-        events = []
-        if arrival is not None:
-            events.append(("arrival", arrival))
-        if h.flush is not None:
-            events.append(("flush_end", h.flush_end))
-        elif h.waiting:
-            events.append(("expiry", h.expiry))
-        if h.batch is not None and (arrival is not None or h.waiting or h.flush is not None):
-            events.append(("batch_done", h.batch_done))
-        return events
-
-    def advance(self, h, request, arrival):
-        """Every history after ``request`` arrives at ``arrival`` (None: after the last
-        arrival, until nothing waits)."""
-        done, work = [], [(h, arrival)]
-        while work:
-            h, arrival = work.pop()
-            events = self._events(h, arrival)
-            if arrival is None and not h.waiting and h.flush is None:
-                done.append(h)
-                continue
-            firsts = []
-            for kind, (lo, hi) in events:
-                others_hi = min((w[1] for k, w in events if k != kind), default=math.inf)
-                if lo <= others_hi and lo <= hi:
-                    firsts.append((kind, (lo, min(hi, others_hi))))
-            note = self._ambiguity_note(firsts, request, arrival)
-            for kind, when in firsts:
-                g = h.copy() if len(firsts) > 1 else h
-                if note:
-                    g.notes = g.notes | {note}
-                # the other contenders now happen no earlier than this event
-                for name, w in events:
-                    if name not in (kind, "arrival"):
-                        setattr(g, name, (max(w[0], when[0]), w[1]))
-                if not self._apply(g, kind, when, request):
-                    continue
-                if kind == "arrival":
-                    done.append(g)
-                else:
-                    rest = None if arrival is None else (max(arrival[0], when[0]), arrival[1])
-                    work.append((g, rest))
-        return done
-
-    def _ambiguity_note(self, firsts, request, arrival):
-        if len(firsts) < 2:
-            return None
-        kinds = {k: w for k, w in firsts}
-        w = f"worker {self.number}"
-        if "arrival" in kinds and "expiry" in kinds:
-            x = kinds["expiry"]
-            return (f"{w}: request {request} (slot {self.slot[request]}) was queued at "
-                    f"{arrival[0]:.3f}-{arrival[1]:.3f} s and its timer expired at "
-                    f"{x[0]:.3f}-{x[1]:.3f} s: too close to tell which came first")
-        names = {"arrival": f"request {request} arrived", "expiry": "the timer expired",
-                 "flush_end": "a flush ended", "batch_done": "a batch completed"}
-        said = " / ".join(f"{names[k]} at {v[0]:.3f}-{v[1]:.3f} s" for k, v in firsts)
-        return f"{w}: cannot order these events: {said}"
+def allowance(submitted_s, completed_s, infer_ms, wake_late_ms=None):
+    """``(ms, how)``: how late a worker's wake may be, from this run's own data: the
+    largest lateness of a normal-priority thread's timed waits during the run (the wake
+    probe), and twice the largest callback lag, at least the floor."""
+    lag = callback_lags_ms(submitted_s, completed_s, infer_ms)
+    lag = lag[~np.isnan(lag)]
+    wake = np.asarray([] if wake_late_ms is None else wake_late_ms, dtype=float).ravel()
+    wake = wake[~np.isnan(wake)]
+    if not lag.size and not wake.size:
+        return JITTER_MS, (f"fixed {JITTER_MS:g} ms: the run recorded neither callback "
+                           f"lags (infer_ms) nor wake-ups")
+    parts, ms = [], ALLOWANCE_FLOOR_MS
+    if wake.size:
+        ms = max(ms, float(wake.max()))
+        parts.append(f"the latest wake of a normal-priority thread's timed waits during "
+                     f"the run ({wake.max():.2f} ms)")
+    if lag.size:
+        ms = max(ms, LAG_FACTOR * float(lag.max()))
+        parts.append(f"{LAG_FACTOR:g} x the largest callback lag ({lag.max():.2f} ms over "
+                     f"{lag.size} requests, completed - submitted - infer_ms)")
+    return ms, "the larger of " + " and ".join(parts) + f", at least {ALLOWANCE_FLOOR_MS:g} ms"
 
 
 def _intervals(value, first_submit_s, jitter_s):
@@ -266,16 +124,21 @@ def _intervals(value, first_submit_s, jitter_s):
 
 
 def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, timer_start_s,
-                  nireq, jitter_ms=JITTER_MS):
+                  nireq, jitter_ms=None, infer_ms=None, compute_ms=None, profile_id=None,
+                  wake_late_ms=None):
     """Label every request from the BATCH plugin's rules (see the module docstring).
 
     ``slot``, ``submitted_s``, ``completed_s``: one entry per request, in request order
     (slot -1 for a request never submitted, completed NaN for one never completed), all
     submitted by one thread, each stamped just before its ``start_async``.
-    ``timer_start_s``: when the queue created its requests (the workers' timers start
-    then), on the records' clock: a time, an (earliest, latest) pair, or None for
-    "some time before the first submit". ``jitter_ms``: how late a recorded completion,
-    a worker's wake or a timer may be.
+    ``timer_start_s``: when the queue created its requests (the workers' threads start
+    then), on the records' clock: a time, an (earliest, latest) pair, or None for "some
+    time before the first submit". ``infer_ms``: each request's ``InferRequest.latency``:
+    the run's callback lags then bound the completions and give the allowance. ``jitter_ms``:
+    a fixed allowance instead (also for completions). ``compute_ms`` and ``profile_id``:
+    per request, the inference's own time and which profile it reported (-1: not read),
+    from ``PERF_COUNT``: a second witness (see ``witness``). ``wake_late_ms``: the wake
+    probe's lateness (the largest counts; see ovsched/run/wakeprobe.py).
     """
     slot = np.asarray(slot, dtype=int)
     submitted_s = np.asarray(submitted_s, dtype=float)
@@ -283,107 +146,167 @@ def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, tim
     n = len(slot)
     if not (len(submitted_s) == len(completed_s) == n):
         raise ValueError("slot, submitted_s and completed_s differ in length")
-    if batch_size < 1 or nireq < 1 or timeout_ms < 0 or jitter_ms < 0:
+    if batch_size < 1 or nireq < 1 or timeout_ms < 0 or (jitter_ms or 0) < 0:
         raise ValueError("batch_size and nireq must be >= 1, timeout_ms and jitter_ms >= 0")
     if slot.size and slot.max() >= nireq:
         raise ValueError(f"slot {slot.max()} is outside a queue of nireq={nireq}")
-    ran = np.full(n, "", dtype=object)
-    batch = np.full(n, -1, dtype=int)
-    flush = np.full(n, -1, dtype=int)
+    if jitter_ms is None:
+        allowance_ms, how = allowance(submitted_s, completed_s, infer_ms, wake_late_ms)
+        lag_ms = callback_lags_ms(submitted_s, completed_s, infer_ms)
+    else:
+        allowance_ms, how = float(jitter_ms), "given"
+        lag_ms = np.full(n, np.nan)
+    labels = Labels(np.full(n, "", dtype=object), np.full(n, -1, dtype=int),
+                    np.full(n, -1, dtype=int), [], np.full(n, np.nan), np.full(n, np.nan),
+                    allowance_ms, how)
     completed = ~np.isnan(completed_s)
     submitted = slot >= 0
     if batch_size == 1:  # the plugin then passes each request straight to the device
-        ran[completed & submitted] = SINGLE
-        return Labels(ran, batch, flush, [])
+        labels.ran[completed & submitted] = SINGLE
+        return labels
 
-    jitter_s = jitter_ms / 1e3
+    lag_s = np.where(np.isnan(lag_ms), allowance_ms, lag_ms) / 1e3
+    # the submit stamp's lead on start_async's own clock is part of the measured lag
+    lead_s = np.nan_to_num(lag_ms, nan=0.0) / 1e3
+    compute_s = np.zeros(n) if compute_ms is None else \
+        np.nan_to_num(np.asarray(compute_ms, float), nan=0.0) / 1e3
     order = np.flatnonzero(submitted)
     order = order[np.argsort(submitted_s[order], kind="stable")]
-    # a request is queued inside its start_async, which returns before the next submit
-    queued_hi = np.full(n, np.nan)
-    nxt = np.append(submitted_s[order][1:], math.inf)
-    queued_hi[order] = np.minimum(submitted_s[order] + jitter_s, nxt)
     first_submit = float(submitted_s[order[0]]) if order.size else 0.0
-    start = _intervals(timer_start_s, first_submit, jitter_s)
+    start = _intervals(timer_start_s, first_submit, allowance_ms / 1e3)
 
-    verdict, notes = {}, []
+    def replay_all(a_s):
+        return _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s,
+                           start, batch_size, timeout_ms / 1e3, a_s)
+
+    verdict, launches, notes, wide = replay_all(allowance_ms / 1e3)
+    labels.notes.extend(notes)
+    labels.wide = wide
+    _number(labels, verdict, launches, submitted_s, completed_s, compute_s)
+    if profile_id is not None:
+        witness(labels, profile_id, submitted_s, completed_s, batch_size, slot)
+    return labels
+
+
+def _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s, start,
+                batch_size, timeout_s, a_s):
+    """Replay every worker with allowance ``a_s``; a worker no history fits is replayed
+    once more with a wide allowance. Returns verdicts, launches, notes and {worker: the
+    wide allowance in ms} for the workers that needed it."""
+    # a request is queued inside its start_async, which returns before the next submit
+    nxt = np.append(submitted_s[order][1:], math.inf)
+    verdict, launches, notes, wide_used = {}, {}, [], {}
+    wide_s = max(WIDE_FACTOR * a_s, WIDE_MIN_MS / 1e3)
+    spread_s = max(2 * a_s, SPREAD_MIN_MS / 1e3)
     for w in sorted(set((slot[order] // batch_size).tolist())):
-        mine = order[slot[order] // batch_size == w]
-        verdict.update(_label_worker(w, mine, submitted_s, queued_hi, completed_s, slot,
-                                     batch_size, timeout_ms / 1e3, jitter_s, start, notes))
+        pick = slot[order] // batch_size == w
+        mine = [int(r) for r in order[pick]]
+        wide = None
+        for width in (a_s, wide_s):
+            queued_hi = np.minimum(submitted_s[mine] + lead_s[mine] + width, nxt[pick])
+            arrivals = [(float(submitted_s[r]), float(q)) for r, q in zip(mine, queued_hi)]
+            worker = replay.Worker(w, batch_size, timeout_s, width, completed_s, lag_s,
+                                   compute_s, slot, spread_s=spread_s)
+            found = replay.replay_worker(worker, mine, arrivals, start, notes)
+            if found is not None:
+                break
+            wide = width
+        if found is None:
+            notes.append(f"worker {w}: no history under the plugin's rules fits the "
+                         f"records, even with wakes up to {wide * 1e3:g} ms late: were "
+                         f"infer requests created on this compiled model before the queue? "
+                         f"Its {len(mine)} requests are unknown")
+            found = ({r: (UNKNOWN,) for r in mine}, {})
+        elif wide is not None:
+            wide_used[w] = width * 1e3
+            notes.append(f"worker {w}: no history fits with wakes at most {wide * 1e3:.3g} "
+                         f"ms late (a worker or a request was delayed more); replayed "
+                         f"allowing {width * 1e3:.3g} ms")
+        verdict.update(found[0])
+        launches.update(found[1])
+    return verdict, launches, notes, wide_used
 
+
+def label_records(slot, submitted_s, completed_s, **kw):
+    """label_batches with the allowance from the run's data (the product's call)."""
+    return label_batches(slot, submitted_s, completed_s, **kw)
+
+
+def _number(labels, verdict, launches, submitted_s, completed_s, compute_s):
+    """Give batches and flushes ids in submit order, and each request its launch."""
     batches = sorted({v[1] for v in verdict.values() if v[0] == BATCHED},
                      key=lambda m: (float(np.max(submitted_s[list(m)])), m))
     flushes = sorted({v[1] for v in verdict.values() if v[0] == TIMEOUT},
                      key=lambda m: (float(np.max(submitted_s[list(m)])), m))
-    batch_id = {m: i for i, m in enumerate(batches)}
-    flush_id = {m: i for i, m in enumerate(flushes)}
+    ids = {BATCHED: {m: i for i, m in enumerate(batches)},
+           TIMEOUT: {m: i for i, m in enumerate(flushes)}}
     for r, v in verdict.items():
-        if not completed[r]:
+        if np.isnan(completed_s[r]):
             continue
-        ran[r] = v[0]
-        if v[0] == BATCHED:
-            batch[r] = batch_id[v[1]]
-        elif v[0] == TIMEOUT:
-            flush[r] = flush_id[v[1]]
-    return Labels(ran, batch, flush, notes)
+        labels.ran[r] = v[0]
+        if v[0] == UNKNOWN:
+            continue
+        (labels.batch if v[0] == BATCHED else labels.flush)[r] = ids[v[0]][v[1]]
+        lo, hi = launches[v[1]]
+        idx = list(v[1])
+        done = completed_s[idx]
+        if not np.all(np.isnan(done)):  # launched before its members could end
+            hi = min(hi, float(np.nanmin(done)) - float(compute_s[idx].min()))
+        lo = max(lo, float(np.max(submitted_s[idx])))
+        labels.launch_s[r] = (lo + hi) / 2
+        labels.launch_err_ms[r] = max(hi - lo, 0.0) / 2 * 1e3
 
 
-def _agreed(histories):
-    """Each request's label where every history agrees, else unknown; and their notes."""
-    labels = {}
-    for r in set().union(*(h.labels for h in histories)):
-        seen = {h.labels.get(r) for h in histories}
-        labels[r] = seen.pop() if len(seen) == 1 else (UNKNOWN,)
-    return labels, set().union(*(h.notes for h in histories))
+def witness(labels, profile_id, submitted_s, completed_s, batch_size, slot):
+    """Hold the replay against the profiles (``PERF_COUNT``): a batch's members report the
+    batched inference's profile and a request run alone its own. Measured on OpenVINO
+    2026.4, the first member read of a batch can report another profile than the rest, and
+    different inferences of a small model can report identical ones; so only these count:
+    a batch of 3 or more whose members all report different profiles is refuted, and so is
+    a request labelled ``timeout`` whose profile a full batch of its worker's requests,
+    all in flight at one moment with it, share. A refuted label becomes ``unknown`` with a
+    note; the counts say how often the profiles agreed and disagreed."""
+    pid = np.asarray(profile_id, dtype=int)
+    worker = np.asarray(slot, dtype=int) // batch_size
+    done = np.where(np.isnan(completed_s), np.inf, completed_s)
+    said = {"batches_confirmed": 0, "batches_refuted": 0, "timeouts_confirmed": 0,
+            "timeouts_refuted": 0}
+    for b in sorted(set(labels.batch[labels.ran == BATCHED].tolist())):
+        members = np.flatnonzero((labels.batch == b) & (labels.ran == BATCHED))
+        seen = pid[members][pid[members] >= 0]
+        distinct = len(set(seen.tolist()))
+        if seen.size >= 3 and distinct == seen.size:
+            said["batches_refuted"] += 1
+            _unknown(labels, members, f"requests {_ranges(members.tolist())}: the replay "
+                     f"puts them in one batch, but each reported another profile "
+                     f"(PERF_COUNT): they did not run in one inference")
+        elif seen.size == members.size and distinct < seen.size:
+            said["batches_confirmed"] += 1
+    for r in np.flatnonzero(labels.ran == TIMEOUT):
+        if pid[r] < 0:
+            continue
+        same = np.flatnonzero((pid == pid[r]) & (worker == worker[r])
+                              & (submitted_s < done[r]) & (done > submitted_s[r]))
+        together = same.size >= batch_size and any(
+            np.sum((submitted_s[same] <= t) & (done[same] > t)) >= batch_size
+            for t in submitted_s[same])
+        if together:
+            said["timeouts_refuted"] += 1
+            _unknown(labels, [r], f"request {r}: the replay has it run alone after the "
+                     f"timeout, but a full batch of its worker's requests in flight with it "
+                     f"reported the same profile (PERF_COUNT), as a batch's members do")
+        else:
+            said["timeouts_confirmed"] += 1
+    labels.witness = said
+    return labels
 
 
-def _label_worker(w, requests, submitted_s, queued_hi, completed_s, slot, batch_size,
-                  timeout_s, jitter_s, start, notes):
-    """Verdicts {request: (kind, members)} for one worker's requests (in arrival order)."""
-    worker = _Worker(w, batch_size, timeout_s, jitter_s, completed_s, slot)
-    histories = [_History((start[0] + timeout_s, start[1] + timeout_s + jitter_s))]
-    decided, why = {}, set()
-
-    def settle(labels, reasons):
-        decided.update(labels)
-        if any(v[0] == UNKNOWN for v in labels.values()):
-            why.update(reasons)
-
-    arrivals = [(int(r), (float(submitted_s[r]), float(queued_hi[r]))) for r in requests]
-    for r, when in arrivals + [(None, None)]:
-        after = []
-        for h in histories:
-            after.extend(worker.advance(h, r, when))
-        histories = _merge(after)
-        if not histories:
-            at = f"request {r}" if r is not None else "its last requests"
-            notes.append(f"worker {w}: no history under the plugin's rules fits the records "
-                         f"(at {at}): were infer requests created on this compiled model "
-                         f"before the queue, or do the times lag more than "
-                         f"{jitter_s * 1e3:g} ms? Its {len(requests)} requests are unknown")
-            return {int(q): (UNKNOWN,) for q in requests}
-        if len(histories) > MAX_HISTORIES:
-            notes.append(f"worker {w}: over {MAX_HISTORIES} possible histories from request "
-                         f"{r} on; its labels from there are unknown")
-            return {int(q): decided.get(int(q), (UNKNOWN,)) for q in requests}
-        # a label, once given, never changes within a history: where all agree, it is final
-        agreed = {q: v for q, v in histories[0].labels.items()
-                  if all(h.labels.get(q) == v for h in histories[1:])}
-        if agreed:
-            settle(agreed, set().union(*(h.notes for h in histories)))
-            for h in histories:
-                for q in agreed:
-                    del h.labels[q]
-        if len(histories) == 1:
-            histories[0].notes = frozenset()
-    settle(*_agreed(histories))
-    unknown = sorted(q for q, v in decided.items() if v[0] == UNKNOWN)
-    if unknown:
-        shown = ", ".join(str(q) for q in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-        notes.append(f"worker {w}: {len(unknown)} request(s) unknown ({shown})"
-                     + (": " + "; ".join(sorted(why)[:3]) if why else ""))
-    return decided
+def _unknown(labels, requests, note):
+    for r in requests:
+        labels.ran[r] = UNKNOWN
+        labels.batch[r] = labels.flush[r] = -1
+        labels.launch_s[r] = labels.launch_err_ms[r] = np.nan
+    labels.notes.append(note)
 
 
 def _plural(count, singular, plural):
@@ -415,7 +338,18 @@ def summarize(labels, batch_size, timeout_ms):
     return {"batches": n_batches, "batch_size": batch_size, "batched": counts[BATCHED],
             "timeout": counts[TIMEOUT], "flushes": n_flushes, "single": counts[SINGLE],
             "unknown": counts[UNKNOWN], "never_completed": never, "timeout_ms": timeout_ms,
-            "notes": list(labels.notes), "text": "; ".join(parts)}
+            "notes": list(labels.notes), "text": "; ".join(parts),
+            "allowance_ms": labels.allowance_ms, "allowance_from": labels.allowance_from,
+            "wide_allowance_ms": {str(w): ms for w, ms in sorted(labels.wide.items())},
+            "launch_err_ms": _spread(labels.launch_err_ms), "witness": dict(labels.witness)}
+
+
+def _spread(values):
+    values = np.asarray(values if values is not None else [], dtype=float)
+    values = values[~np.isnan(values)]
+    if not values.size:
+        return None
+    return {"median": float(np.median(values)), "max": float(values.max())}
 
 
 def _ranges(values):

@@ -26,23 +26,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from ..derive import (analysis, batching, breakdown, device_names, findings, labels, profiles,
-                      switch)
+from ..derive import analysis, batching, breakdown, device_names, labels, profiles, switch
 from . import arrival, devices, profile, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
-from ..views.breakdown_figure import FIGURE_NAME as BREAKDOWN_FIGURE, plot_breakdown
 from ..views.plots import PLOTS
 from .presets import PRESETS
 from ..data.records import Run, write_csv, write_json
 from ..views.report import Progress, print_table
+from .wakeprobe import WakeProbe
 from .runner import Runner
 from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from ..views.trace import trace
 from ..utilization import machine_info, write_csv as write_utilization_csv
 from ..utilization.session import start_sampler as start_utilization_sampler
-from ..utilization.session import read_now, save_raw, stop_sampler, summary_block
+from ..utilization.session import stop_sampler, summary_block
 
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
 KINDS = tuple(FIGURE_NAMES)
@@ -182,7 +181,6 @@ class Compiled:
     nireq: int
     batching: dict
     profile: object = None  # profile.Decision: whether each request's profile is read
-    streams: dict = field(default_factory=dict)  # NUM_STREAMS, INFERENCE_NUM_THREADS read back
 
 
 def compile_stage(p, m, say):
@@ -215,20 +213,7 @@ def compile_stage(p, m, say):
             say(f"warning: {text}")
     say(f"profile: {'each request read on a thread of its own' if reading.on else 'off'} "
         f"({reading.why}{'; PERF_COUNT ' + reading.perf_count if reading.perf_count else ''})")
-    streams = {key: _read_int(compiled, key) for key in ("NUM_STREAMS", "INFERENCE_NUM_THREADS")}
-    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading,
-                    streams)
-
-
-def _read_int(compiled, key):
-    """A whole-number property of the compiled model, or None where it cannot be read.
-
-    Asked directly: a BATCH model answers NUM_STREAMS from the device under it without
-    listing it among its SUPPORTED_PROPERTIES; AUTO raises."""
-    try:
-        return int(compiled.get_property(key))
-    except Exception:  # any refusal means unknown here, never a guess
-        return None
+    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading)
 
 
 def preset_batch_warning(p, info):
@@ -279,6 +264,7 @@ class Execution:
     view: object = None
     own_cpu: dict = field(default_factory=dict)
     sampler: object = None  # utilization.Sampler, stopped; None when util_ms is 0
+    wake: object = None  # wakeprobe.WakeProbe, stopped: how late a thread woke meanwhile
 
     @property
     def interrupted(self):
@@ -313,13 +299,13 @@ def execute(p, m, c, interrupt, say, sampler=None):
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
                     inputs=input_data.inputs_by_index(m.model, m.data),
-                    profile=c.profile is not None and c.profile.on,
-                    unbatched=c.batching["batching"] is False)
+                    profile=c.profile is not None and c.profile.on)
     interrupt.started = True
     expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
         f"(about {expected:.1f} s)", flush=True)
     started_at = datetime.datetime.now().isoformat(timespec="seconds")
+    wake = WakeProbe().start()
     runner.start()
     if sampler is not None:
         sampler.set_origin(runner.t0)
@@ -327,6 +313,7 @@ def execute(p, m, c, interrupt, say, sampler=None):
     if progress and sampler is not None:
         progress.utilization = sampler.latest
     view_cpu = wait_for(runner, view, interrupt, progress)
+    wake.stop()
     stop_sampler(sampler, say)
     own_cpu = {"submit_s": runner.submit_cpu_s,
                "callback_s": float(runner.callback_cpu_s[:runner.n_submitted].sum()),
@@ -335,7 +322,7 @@ def execute(p, m, c, interrupt, say, sampler=None):
                "wall_s": time.perf_counter() - runner.t0,
                "sampler_s": sampler.cpu_s if sampler is not None else None,
                "sampler_wall_s": sampler.wall_s if sampler is not None else None}
-    return Execution(runner, started_at, view, own_cpu, sampler)
+    return Execution(runner, started_at, view, own_cpu, sampler, wake)
 
 
 def submit_pattern(settings):
@@ -395,8 +382,6 @@ def summarize(p, m, c, e):
         "execution_devices": c.execution_devices,
         "optimal_number_of_infer_requests": c.optimal,
         "nireq": c.nireq,
-        "num_streams": c.streams.get("NUM_STREAMS"),
-        "inference_num_threads": c.streams.get("INFERENCE_NUM_THREADS"),
         "compile_s": c.compile_s,
         "compile_started_s": c.compile_started - runner.t0,
         "queue_created_s": runner.queue_created_s,
@@ -409,6 +394,7 @@ def summarize(p, m, c, e):
         "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
         "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
         "own_cpu": e.own_cpu,
+        "wake_probe": e.wake.summary() if e.wake is not None else None,
         "arrival": arrival.describe(p.settings),
         "warnings": p.warnings,
         "notes": p.notes,
@@ -441,18 +427,30 @@ def label_run(run, info):
     start = s.get("queue_created_s")
     if start is not None and s.get("queue_created_end_s") is not None:
         start = (start, s["queue_created_end_s"])
-    found = labels.label_batches(run["slot"], run["submitted_s"], run["completed_s"],
-                                 batch_size=info["batch_size"], timeout_ms=info["timeout_ms"],
-                                 timer_start_s=start, nireq=s["nireq"])
-    run.columns["ran"] = found.ran
-    run.columns["batch"] = found.batch
-    run.columns["flush"] = found.flush
+    found = labels.label_batches(
+        run["slot"], run["submitted_s"], run["completed_s"], batch_size=info["batch_size"],
+        timeout_ms=info["timeout_ms"], timer_start_s=start, nireq=s["nireq"],
+        infer_ms=run.columns.get("infer_ms"),
+        wake_late_ms=(s.get("wake_probe") or {}).get("max_ms"), **profile_witness(run, info))
+    for name in ("ran", "batch", "flush", "launch_s", "launch_err_ms"):
+        run.columns[name] = getattr(found, name)
     summary = labels.summarize(found, info["batch_size"], info["timeout_ms"])
     completed = int(done.sum())
     summary.update(count=summary["batches"], requests_batched=summary["batched"],
                    batched_share=summary["batched"] / completed if completed else None)
     s["batches"] = summary
     return run
+
+
+def profile_witness(run, info):
+    """Profiles as the labels' second witness, where they were read: ids kept only where
+    nothing outside the request's batch worker ran before the reading, compute only where
+    nothing outside the request itself did (no labels needed for either)."""
+    if "profile_sum_ms" not in run.columns:
+        return {}
+    compute, ids, _ = profiles.attribute({k: v for k, v in run.columns.items()
+                                          if k not in ("ran", "batch")}, info["batch_size"])
+    return {"compute_ms": compute, "profile_id": ids}
 
 
 def place_switch(run):
@@ -491,7 +489,6 @@ def derive(run, info):
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
                                   f"{', '.join(devices_seen) or '?'} throughout")
-    summary["findings"] = findings.as_dicts(findings.find(run))
     return run
 
 
@@ -575,8 +572,6 @@ def write_files(out, kind, run):
     figure_path = os.path.join(out, FIGURE_NAMES[kind])
     figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)
-    parts = plot_breakdown(run)
-    parts.savefig(os.path.join(out, BREAKDOWN_FIGURE), dpi=110)
     return figure_path, figure
 
 
@@ -618,8 +613,7 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
 def start_sampler(p, say):
     """The utilization sampler, started before the model is read so that reading and
     compiling show in its samples; None when ``util_ms`` is 0."""
-    return start_utilization_sampler(p.settings["util_ms"], say, p.settings["gpu_util_ms"],
-                                     p.settings["util_raw"])
+    return start_utilization_sampler(p.settings["util_ms"], say)
 
 
 def add_utilization(run, e, machine):
@@ -646,14 +640,12 @@ def _stages(p, sampler, say, interrupt):
     say("settings   " + " ".join(f"{k}={v!r}" for k, v in p.settings.items()))
     say("properties " + (" ".join(f"{k}={v}" for k, v in p.properties.items()) or "(none)"))
     c = compile_stage(p, m, say)
-    read_now(sampler)  # a sample ends here: the compile is covered before 0, however short
     if interrupt.pending:
         raise Interrupted("interrupted before the first request: nothing written")
     e = execute(p, m, c, interrupt, say, sampler)
     run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
                  c.batching)
     out, figure_path, figure = write(p, run, say)
-    save_raw(e.sampler, out)
     say_ending(run, out, say)
     if e.runner.errors:
         raise RunError("; ".join(e.runner.errors[:3]) + f" (records so far saved in {out})",
