@@ -15,10 +15,12 @@ import numpy as np
 import openvino as ov
 
 from benchmarks import pairs
+from ovsched import utilization
 from ovsched.derive import analysis
 from ovsched.run import model_inputs, model_read, models, standin
 from ovsched.data import records
 from ovsched.views.plots import plot_latency, plot_timeline
+from ovsched.derive.device_names import device_text
 from ovsched.run.runner import Runner
 from ovsched.views.trace import trace
 
@@ -29,6 +31,8 @@ __all__ = [
     "analysis",
     "benchmark_app",
     "compile_model",
+    "compile_on",
+    "device_text",
     "ended",
     "find_benchmark_app",
     "median",
@@ -37,6 +41,7 @@ __all__ = [
     "plot_latency",
     "plot_timeline",
     "records",
+    "Runner",
     "run_ours",
     "run_script",
     "script_env",
@@ -44,6 +49,7 @@ __all__ = [
     "standin_model",
     "start_script",
     "trace",
+    "utilization",
     "wait_child",
 ]
 
@@ -70,9 +76,16 @@ def standin_model():
 
 
 def compile_model(ctx, hint):
+    return compile_on(ctx, ctx.device, hint)
+
+
+def compile_on(ctx, device, hint, properties=None):
+    """ctx.model compiled on ``device`` with the hint (and any other properties), one
+    inference run."""
     model = model_read.read_model_any(ctx.core, ctx.model)
     model_inputs.make_static(model)  # as the scripts do, so a dynamic batch becomes 1
-    compiled = ctx.core.compile_model(model, ctx.device, {"PERFORMANCE_HINT": hint})
+    compiled = ctx.core.compile_model(model, device,
+                                      {"PERFORMANCE_HINT": hint, **(properties or {})})
     # benchmark_app runs one inference outside its statistics; so do we, so that both
     # measure the steady state rather than the first inference's one-off set-up
     request = compiled.create_infer_request()

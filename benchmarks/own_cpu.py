@@ -6,7 +6,8 @@ script measures each of its own threads with time.thread_time() and writes the s
 summary.json as the block ``own_cpu`` = {"submit_s", "callback_s", "live_view_s",
 "sampler_s", "requests", "wall_s"}; this section reads that block from the live_view
 section's runs (or from runs of its own), --show=False for submit and callback and the
-sampler, --show=True for the live view."""
+sampler, --show=True for the live view. The submit + callback share of the inference's time
+is information; the floor section holds the tool to a bare loop of the same calls."""
 
 import csv
 import math
@@ -21,7 +22,9 @@ SIZES = {"full": {"requests": 300, "start_async_calls": 200},
          "quick": {"requests": 100, "start_async_calls": 50}}
 START_ASYNC_GAP_S = 0.03  # as the scripts' interval: the queue never fills, no call waits
 NOT_RECORDED = "not recorded by this version (summary.json has no own_cpu block)"
-SUBMIT_CALLBACK_TARGET = ("<=", 1.0)  # % of the inference's own time
+# information only: the 1 % of the inference's own time was a guess; the floor section
+# judges submit + callback against the least any Python client pays for the same calls
+SUBMIT_CALLBACK_TARGET = None
 LIVE_VIEW_TARGET = ("<=", 5.0)  # % of one core
 SAMPLER_TARGET = ("<=", 1.0)  # % of one core
 

@@ -63,7 +63,10 @@ def meets(value, target):
 
 def verdict(ci_low, ci_high, target, n_pairs=MIN_PAIRS):
     """PASS if the whole interval meets the target, MISS if it wholly misses, else
-    INCONCLUSIVE (also with fewer than MIN_PAIRS pairs or no interval)."""
+    INCONCLUSIVE (also with fewer than MIN_PAIRS pairs or no interval); None without a
+    target (a figure given as information)."""
+    if target is None:
+        return None
     if n_pairs < MIN_PAIRS or not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "INCONCLUSIVE"
     low_ok, high_ok = meets(ci_low, target), meets(ci_high, target)
@@ -76,7 +79,7 @@ def verdict(ci_low, ci_high, target, n_pairs=MIN_PAIRS):
 
 def compare(a_values, b_values, target):
     """The figure of a paired comparison: ratios A / B per pair, their median, its interval,
-    spread and verdict against target = (op, bound), as a plain dict."""
+    spread and verdict against target = (op, bound) or None, as a plain dict."""
     a = np.asarray(a_values, dtype=float)
     b = np.asarray(b_values, dtype=float)
     if a.shape != b.shape:

@@ -37,7 +37,8 @@ from benchmarks import common, machine, report  # noqa: E402
 from benchmarks.screen import Screen  # noqa: E402
 
 # the sections, in the order they run; own_cpu reads the runs that live_view made
-PARTS = ("pacing", "latency", "throughput", "scale", "live_view", "own_cpu", "sampler")
+PARTS = ("pacing", "latency", "throughput", "scale", "live_view", "own_cpu", "sampler", "floor",
+         "adds")
 
 
 def load_sections(names):

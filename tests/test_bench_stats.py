@@ -143,3 +143,67 @@ def test_a_busy_machine_makes_single_wall_clock_verdicts_inconclusive():
     untargeted = r.add("s", "mean", "lateness mean", 2.0, "ms", wall_clock=True)
     r.settle_under_load("s", 0.60)
     assert untargeted["verdict"] is None
+
+
+def test_floor_verdict_by_the_intervals_top_and_bottom():
+    from benchmarks import floor
+
+    assert floor.TARGET == ("<=", 1.15)
+    assert pairs.verdict(1.02, 1.15, floor.TARGET, 10) == "PASS"  # top on the bound
+    assert pairs.verdict(1.05, 1.149, floor.TARGET, 10) == "PASS"
+    assert pairs.verdict(1.151, 1.40, floor.TARGET, 10) == "MISS"  # bottom above
+    assert pairs.verdict(1.10, 1.20, floor.TARGET, 10) == "INCONCLUSIVE"  # straddles
+    assert pairs.verdict(1.02, 1.05, floor.TARGET, 2) == "INCONCLUSIVE"  # too few pairs
+    # tool / floor per pair, from CPU time per request of each round
+    tool = [{"cpu_s": 0.024, "requests": 100}, {"cpu_s": 0.026, "requests": 100},
+            {"cpu_s": 0.022, "requests": 100}]
+    bare = [{"cpu_s": 0.020, "requests": 100}, {"cpu_s": 0.020, "requests": 100},
+            {"cpu_s": 0.020, "requests": 100}]
+    assert floor.per_request_us(tool) == pytest.approx([240.0, 260.0, 220.0])
+    result = pairs.compare([r["cpu_s"] / r["requests"] for r in tool],
+                           [r["cpu_s"] / r["requests"] for r in bare], floor.TARGET)
+    assert result["ratios"] == pytest.approx([1.2, 1.3, 1.1])
+    assert result["median"] == pytest.approx(1.2)
+    assert result["ci_low"] == pytest.approx(1.1) and result["ci_high"] == pytest.approx(1.3)
+    assert result["verdict"] == "INCONCLUSIVE"
+    result = pairs.compare([0.0112, 0.0111, 0.0113, 0.0112], [0.01] * 4, floor.TARGET)
+    assert result["verdict"] == "PASS" and result["ci_high"] <= 1.15
+    result = pairs.compare([0.017, 0.018, 0.019, 0.018], [0.01] * 4, floor.TARGET)
+    assert result["verdict"] == "MISS" and result["ci_low"] > 1.15
+
+
+def test_a_comparison_without_target_has_an_interval_and_no_verdict():
+    from benchmarks.report import Report
+
+    measured = {"a": [1.0, 1.1, 0.9, 1.05], "b": [1.0] * 4,
+                "before": {"load_average": (0.5, 0.5, 0.5), "cpu": None},
+                "after": {"load_average": (0.6, 0.5, 0.5), "cpu": None}}
+    row = Report().add_comparison("adds", "perf_count_ratio", "PERF_COUNT=YES / NO",
+                                  measured, None)
+    assert row["verdict"] is None and row["target"] is None
+    assert row["pairs"] == 4 and row["ci_low"] <= row["value"] <= row["ci_high"]
+
+
+def test_the_old_one_percent_figure_is_information():
+    block = {"submit_s": 0.03, "callback_s": 0.01, "live_view_s": None, "sampler_s": None,
+             "requests": 100, "wall_s": 3.0}
+    rows = {r["key"]: r for r in ocf.figures([block], [], infer_ms=10.0)}
+    row = rows["submit_callback_infer_pct"]
+    assert row["value"] == pytest.approx(400 / 10000 * 100) and row["target"] is None
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="the GPU and NPU readers on fake trees are Linux's")
+def test_the_fake_trees_make_the_gpu_and_npu_readers_active(tmp_path):
+    from benchmarks import adds
+    from ovsched.utilization import linux_drm, linux_npu
+
+    proc, sys_root = adds.make_fake_trees(str(tmp_path))
+    drm = linux_drm.Reader(proc, sys_root)
+    npu = linux_npu.Reader(sys_root)
+    assert drm.active and npu.active
+    before = drm.read()
+    assert {pdev for pdev, _client in before["clients"]} == {adds.I915_PDEV, adds.XE_PDEV}
+    rates = drm.rates(before, drm.read(), 0.1)
+    assert {"gpu.render", "gpu.video", "gpu.awake", "gpu.awake@1"} <= set(rates)
+    assert npu.read() is not None

@@ -14,7 +14,9 @@ import pytest
 from conftest import ROOT, headless_env
 
 BENCHMARK = ROOT / "benchmarks" / "run.py"
-SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view", "own_cpu", "sampler"}
+SECTIONS = {"pacing", "latency", "throughput", "scale", "live_view", "own_cpu", "sampler",
+            "floor", "adds"}
+FLOOR = {"floor.cpu_ratio", "floor.auto_ratio"}  # judged; *_profile_ratio: information
 FIELDS = {"section", "key", "figure", "value", "unit", "target", "verdict", "peers"}
 COMPARISON_FIELDS = {"pairs", "ci_low", "ci_high", "ratios", "spread", "machine"}
 VERDICTS = {"PASS", "MISS", "INCONCLUSIVE"}
@@ -183,3 +185,47 @@ def test_table_is_printed(bench):
     assert "PASS" in out or "MISS" in out or "INCONCLUSIVE" in out
     assert "load average" in out and "CPU steal" in out
     assert "results:" in out
+
+
+def test_floor_figures_carry_value_target_verdict_and_interval(bench):
+    figures, details, _ = bench
+    by_key = {f["key"]: f for f in figures}
+    skipped = {s["what"] for s in details["skipped"] if s["section"] == "floor"}
+    assert FLOOR & set(by_key) or skipped
+    assert "floor.cpu_ratio" in by_key  # the CPU is always there
+    for key in FLOOR & set(by_key):
+        f = by_key[key]
+        assert "floor" in f["figure"]
+        assert f["target"] == "<= 1.15" and f["verdict"] in VERDICTS
+        assert f["pairs"] == details["sections"]["floor"][key.split(".")[1][:-6]]["pairs"]
+        assert f["ci_low"] <= f["value"] <= f["ci_high"] and f["value"] > 0
+        tool_us = by_key[key.replace("_ratio", "_tool_us")]
+        assert tool_us["value"] > 0 and tool_us["peers"]["floor"] > 0
+        profiled = by_key.get(key.replace("_ratio", "_profile_ratio"))
+        if profiled is not None:
+            assert profiled["target"] is None and profiled["verdict"] is None
+            assert profiled["ci_low"] <= profiled["value"] <= profiled["ci_high"]
+
+
+def test_the_floor_loop_and_the_tool_run_on_a_tiny_model(tiny_model):
+    """A smoke test: both loops submit every request and measure their threads; no figure
+    is judged here."""
+    import numpy as np
+    import openvino as ov
+
+    from benchmarks import floor
+
+    compiled = ov.Core().compile_model(tiny_model, "CPU")
+    due_s = np.arange(12) * 0.002
+    bare = floor.floor_round(compiled, 2, due_s)
+    assert bare["requests"] == 12 and bare["submit_s"] > 0 and bare["callback_s"] >= 0
+    assert bare["cpu_s"] == bare["submit_s"] + bare["callback_s"]
+    tool = floor.tool_round(compiled, 2, due_s, "CPU")
+    assert tool["requests"] == 12 and tool["submit_s"] > 0 and tool["reader_s"] == 0
+    auto = floor.tool_round(ov.Core().compile_model(tiny_model, "AUTO"), 2, due_s, "AUTO")
+    assert auto["requests"] == 12 and auto["reader_s"] > 0  # AUTO's device reader ran
+    assert auto["cpu_s"] == pytest.approx(auto["submit_s"] + auto["callback_s"] +
+                                          auto["reader_s"])
+    profiled = ov.Core().compile_model(tiny_model, "CPU", {"PERF_COUNT": "YES"})
+    read = floor.tool_round(profiled, 2, due_s, "CPU", profile=True)
+    assert read["requests"] == 12 and read["profile_s"] > 0  # the profile reader ran

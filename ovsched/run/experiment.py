@@ -321,7 +321,10 @@ def execute(p, m, c, interrupt, say, sampler=None):
                "requests": runner.n_submitted,
                "wall_s": time.perf_counter() - runner.t0,
                "sampler_s": sampler.cpu_s if sampler is not None else None,
-               "sampler_wall_s": sampler.wall_s if sampler is not None else None}
+               "sampler_wall_s": sampler.wall_s if sampler is not None else None,
+               "device_reader_s": runner.reader_cpu_s if runner.poll_device else None,
+               "profile_reader_s": (runner.profiles.cpu_s if runner.profiles is not None
+                                    else None)}
     return Execution(runner, started_at, view, own_cpu, sampler, wake)
 
 

@@ -6,6 +6,7 @@ waiting for a key) never delays a submit. The completion callback only stores a 
 
 import os
 import threading
+from queue import Empty, SimpleQueue
 import time
 
 import numpy as np
@@ -50,10 +51,21 @@ class Runner:
         self.run = Run.empty(self.niter)
         self.callback_cpu_s = np.zeros(self.niter)
         self.submit_cpu_s = 0.0
+        self.reader_cpu_s = 0.0  # the device reader's own CPU time (AUTO/MULTI)
         self.device_code = np.zeros(self.niter, dtype=np.int16)
         self.device_done_code = np.full(self.niter, -1, dtype=np.int16)
         self.devices = DeviceLog(compiled, self._clock, device_name)
-        self._completion = threading.Event()
+        # The submit loop, the callback and the device reader write through memoryviews of
+        # the same arrays: the same values, without numpy's item assignment, which costs a
+        # thread woken from a sleep several microseconds a request
+        self._w = {name: memoryview(self.run.columns[name]) for name in (
+            "scheduled_s", "submitted_s", "completed_s", "queue_wait_ms", "infer_ms", "slot")}
+        self._w["device_code"] = memoryview(self.device_code)
+        self._w["callback_cpu_s"] = memoryview(self.callback_cpu_s)
+        self._w["device_done_code"] = memoryview(self.device_done_code)
+        # completions wake the device reader; a SimpleQueue's put costs the callback a
+        # third of an Event's set
+        self._completion = SimpleQueue()
         self._reader = None
         self._reader_end = threading.Event()
         self.done_order = []  # request ids in completion order; list.append is atomic
@@ -83,16 +95,17 @@ class Runner:
     def _completed(self, request, i):
         cpu0 = time.thread_time()
         try:
-            self.run.columns["completed_s"][i] = time.perf_counter() - self.t0
-            self.run.columns["infer_ms"][i] = request.latency
+            w = self._w
+            w["completed_s"][i] = time.perf_counter() - self.t0
+            w["infer_ms"][i] = request.latency
             self.done_order.append(i)
             if self.poll_device:
-                self._completion.set()  # the device reader stamps it, off this thread
+                self._completion.put(None)  # the device reader stamps it, off this thread
             if self.profiles is not None:
                 self.profiles.completed()
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
             self._fail(f"completion callback of request {i}: {type(e).__name__}: {e}")
-        self.callback_cpu_s[i] = time.thread_time() - cpu0
+        self._w["callback_cpu_s"][i] = time.thread_time() - cpu0
 
     @property
     def device_names(self):
@@ -104,12 +117,19 @@ class Runner:
     def start(self):
         self.t0 = time.perf_counter()
         if self.poll_device:
-            self._reader = threading.Thread(target=self._read_completions,
+            self._reader = threading.Thread(target=self._read_completions_timed,
                                             name="device reader", daemon=True)
             self._reader.start()
         if self.profiles is not None:
             self.profiles.start()
         self._thread.start()
+
+    def _read_completions_timed(self):
+        cpu0 = time.thread_time()
+        try:
+            self._read_completions()
+        finally:
+            self.reader_cpu_s = time.thread_time() - cpu0
 
     def _read_completions(self):
         """Read EXECUTION_DEVICES after completions and stamp the requests completed since
@@ -117,13 +137,18 @@ class Runner:
         seen = 0
         while True:
             ending = self._reader_end.is_set()
-            self._completion.wait(STOP_CHECK_S)
-            self._completion.clear()
+            try:
+                self._completion.get(timeout=STOP_CHECK_S)
+                while True:  # one reading for every completion signalled so far
+                    self._completion.get_nowait()
+            except Empty:
+                pass
             n = len(self.done_order)
             if n > seen:
                 code = self.devices.read()
+                done_code = self._w["device_done_code"]
                 for i in self.done_order[seen:n]:
-                    self.device_done_code[i] = code
+                    done_code[i] = code
                 seen = n
             elif ending:
                 return
@@ -174,9 +199,10 @@ class Runner:
         self.submit_cpu_s = time.thread_time() - cpu0
 
     def _submit_loop(self):
-        c = self.run.columns
+        c = self._w
+        due_s = self.due_s.tolist()
         for i in range(self.niter):
-            due = float(self.due_s[i])
+            due = due_s[i]
             c["scheduled_s"][i] = due
             if not self._sleep_until(due):
                 break
@@ -202,7 +228,7 @@ class Runner:
                 # a slot held back for its profile is not free either
                 c["queue_wait_ms"][i] = self.profiles.gate_wait_ms[i]
             c["slot"][i] = slot
-            self.device_code[i] = code
+            c["device_code"][i] = code
             c["submitted_s"][i] = now - self.t0
             self.queue.start_async(None, i)
             self.n_submitted = i + 1
@@ -261,7 +287,7 @@ class Runner:
             self._fail(f"inference failed: {essential(e)}")
         if self._reader is not None:
             self._reader_end.set()
-            self._completion.set()
+            self._completion.put(None)
             self._reader.join()
         if self.profiles is not None:
             self.profiles.finish()
