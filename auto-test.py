@@ -21,6 +21,8 @@ niter = 40  # requests to submit
 interval = 30.0  # ms between two submits (request i is due at i*interval)
 nireq = 16  # requests in the queue; 0 = the compiled model's optimal number
 util_ms = 100.0  # ms between CPU/GPU/NPU utilization samples; 0 = off
+gpu_util_ms = 1000.0  # ms between GPU utilization readings (each wakes the GPU; intel_gpu_top reads once a second)
+util_raw = False  # True also writes what each utilization reader read to utilization_raw.jsonl (to replay in tests)
 arrival = "fixed"  # fixed, poisson, burst, or a file of due times (ms, one a line)
 seed = 0  # seed of poisson arrivals and of random input data (same seed, same data)
 burst = 1  # requests due together every interval when arrival = "burst"

@@ -5,6 +5,7 @@ saved runs, which needs neither OpenVINO nor a device.
     ovsched latency --PERFORMANCE_HINT=LATENCY                (as auto-test-latency-graph.py)
     ovsched replot RUN_DIR [--show]
     ovsched compare RUN_DIR RUN_DIR ... [--out compare.png] [--show]
+    ovsched explain RUN_DIR                 where the time went, and what to change
     ovsched sweep --device=CPU --batch=1,4,16 --interval=5,20,100 ...  (--help)
 """
 
@@ -77,6 +78,14 @@ def compare(words):
     return _saved(parser, words, "compare")
 
 
+def explain(words):
+    parser = argparse.ArgumentParser(prog=f"{PROG} explain",
+                                     description="Where a saved run's time went, and ranked "
+                                                 "findings: what to change.")
+    parser.add_argument("run")
+    return _saved(parser, words, "explain")
+
+
 def _saved(parser, words, command):
     args = parser.parse_args(words)
     args.command = command
@@ -111,6 +120,7 @@ COMMANDS = {
     "latency": (latency, "run the AUTO latency graph, as auto-test-latency-graph.py"),
     "replot": (replot, "redraw a saved run's figure"),
     "compare": (compare, "overlay several saved runs"),
+    "explain": (explain, "where a saved run's time went, and what to change"),
     "sweep": (sweep, "sweep a grid of batching settings (runs OpenVINO; --help)"),
 }
 PROG = "python -m ovsched"
@@ -122,7 +132,7 @@ def usage():
     rows = [f"  {name:<{width}}{about}" for name, (_, about) in COMMANDS.items()]
     return "\n".join([f"usage: {PROG} COMMAND ...", "",
                       "Watch OpenVINO schedule inference: run the two experiments, redraw, "
-                      "compare, sweep.", "", "commands:", *rows, "",
+                      "compare, explain, sweep.", "", "commands:", *rows, "",
                       f"{PROG} COMMAND --help: the command's own options"])
 
 
@@ -153,6 +163,11 @@ def console():
 
 
 def run_command(args):
+    if args.command == "explain":
+        from .views.explain import explain_lines
+        for line in explain_lines(load(args.run), args.run):
+            print(line)
+        return EXIT_OK
     from .views.plots import PLOTS, plot_compare, same_settings
 
     if args.command == "replot":

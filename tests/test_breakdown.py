@@ -153,3 +153,49 @@ def test_the_parts_add_up_on_real_runs(tmp_path, tiny_model, device, arrival):
     assert np.all(np.abs(written) <= TOL)
     block = run.summary["breakdown"]
     assert [e["rank"] for e in block["requests"]] == ["median", "p90", "p99", "slowest"]
+
+
+def test_the_picture_and_the_trace_show_the_parts(tmp_path, tiny_model):
+    import json
+
+    from ovsched.views import breakdown_figure
+    from ovsched.views.trace import trace_events
+
+    settings = {"model": tiny_model, "device": "BATCH:CPU(2)", "niter": 12, "interval": 2.0,
+                "nireq": 4, "show": False, "out": str(tmp_path / "o"), "util_ms": 0.0}
+    result = run_experiment(settings, {"AUTO_BATCH_TIMEOUT": "20"}, kind="timeline")
+    run = result.run
+    assert (tmp_path / "o" / breakdown_figure.FIGURE_NAME).is_file()
+    if "launch_s" not in run.columns:
+        run.columns["launch_s"] = launch_from_batches(run)
+    values, done = breakdown_figure.layers(run.columns)
+    stacked = sum(values.values())
+    assert np.allclose(stacked[done], breakdown.response_ms(run.columns)[done], atol=TOL)
+    fig = breakdown_figure.plot_breakdown(run)
+    top = fig.axes[0]
+    heights = np.zeros(len(run))
+    for bar in top.patches:
+        heights[round(bar.get_x() + bar.get_width() / 2)] += bar.get_height()
+    assert np.allclose(heights, stacked, atol=1e-6)
+    assert "p99 response" in fig._suptitle.get_text()
+    events = trace_events(run)
+    parents = {e["args"]["request"]: e for e in events if e.get("cat") == "request"
+               and e["ph"] == "X"}
+    children = {}
+    for e in events:
+        if e.get("cat") == "part":
+            children.setdefault(e["args"]["request"], []).append(e)
+    assert set(children) == set(parents)
+    for i, kids in children.items():
+        parent = parents[i]
+        assert kids[0]["ts"] == parent["ts"] and all(k["tid"] == parent["tid"] for k in kids)
+        for a, b in zip(kids, kids[1:]):
+            assert a["ts"] + a["dur"] == pytest.approx(b["ts"], abs=0.11)
+        end = kids[-1]["ts"] + kids[-1]["dur"]
+        assert end == pytest.approx(parent["ts"] + parent["dur"], abs=0.11)
+        names = [k["name"] for k in kids]
+        if run["ran"][i] == "batched":
+            assert names == ["batch wait", "device", "callback"]
+        assert parent["args"]["client_ms"] is not None
+    saved = json.loads((tmp_path / "o" / "trace.json").read_text())
+    assert any(e.get("cat") == "part" for e in saved["traceEvents"])

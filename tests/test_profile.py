@@ -157,8 +157,10 @@ def test_real_runs_keep_only_profiles_that_are_provably_own(tmp_path, tiny_model
                          kind="latency").run
     s = run.summary["profile"]
     assert s["on"] and s["perf_count"] == "YES (added by profile)"
-    assert s["read"] == len(run) and s["errors"] == []
+    assert s["read"] + s["skipped"] == len(run) and s["errors"] == []
     assert s["own"] + s["not_own"] == s["read"]
+    if run.summary["batching"]["batching"]:
+        assert s["skipped"] == 0  # batch members are read: their worker may share one
     assert s["reader_cpu_s"] > 0
     batch = run.summary["batching"]["batch_size"] if run.summary["batching"]["batching"] else 1
     group = profiles.batch_groups(run["ran"], run["batch"])
@@ -178,3 +180,15 @@ def test_real_runs_keep_only_profiles_that_are_provably_own(tmp_path, tiny_model
                                          profiles.worker_groups(run["slot"], batch)) == 0
         assert (run["profile_id"] >= 0).tolist() == kept.tolist()
     assert run["gate_wait_ms"].shape == (len(run),)
+
+
+def test_where_another_request_is_in_flight_nothing_is_read():
+    request = FakeRequest(5)  # never allowed: reading it would hang the test
+    reader = profile.ProfileReader([request], 1, lambda: 2.0, np.array([0]), [0],
+                                   busy=lambda: True)
+    reader.start()
+    reader.claim(0, 0, False, threading.Event())
+    reader.completed()
+    reader.finish()
+    assert reader.skipped.tolist() == [True] and np.isnan(reader.sum_ms[0])
+    assert reader.read_s[0] == 2.0 and reader.block(1)["skipped"] == 1

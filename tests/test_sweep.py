@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT, headless_env, read_summary
 from ovsched import sweep
+from ovsched.data.records import read_run
 from ovsched.run.settings import UsageError
 
 SMALL = ["--device=CPU", "--batch=1,4", "--AUTO_BATCH_TIMEOUT=10,100", "--interval=5,20",
@@ -131,49 +132,95 @@ def test_achieved_rate_is_the_service_rate_when_the_queue_grows():
     assert sweep.rates_per_s(due, done)[1] is None  # interrupted: unknown
 
 
-def test_pareto_front():
-    points = [(50, 10), (49, 5), (50, 20), (48, 5), (51, 30)]
-    assert sweep.pareto(points) == [0, 1, 4]
+def row(cell, timeout, offered, achieved, p99, low, high, keeps=True, requests=1200):
+    """A row whose p99's 95 % interval is low-high (None: too few requests for one)."""
+    return sweep.Row(cell=cell, device="CPU" if timeout is None else "BATCH:CPU(4)",
+                     batch=1 if timeout is None else 4, batching=timeout is not None,
+                     timeout_ms=timeout, offered_per_s=offered, achieved_per_s=achieved,
+                     achieved_min_per_s=achieved - 0.2, achieved_max_per_s=achieved + 0.2,
+                     keeps_up=keeps, p50_ms=p99 / 2, p99_ms=p99, p99_ci_low_ms=low,
+                     p99_ci_high_ms=high, requests=requests, repeats=3,
+                     p99_needed_requests=1500 if low is None else 900)
 
 
-def row(cell, timeout, offered, achieved, p99, low, high, keeps=True):
-    return {"cell": cell, "device": "CPU" if timeout == "n/a" else "BATCH:CPU(4)",
-            "batch": 1 if timeout == "n/a" else 4, "timeout_ms": timeout,
-            "offered_per_s": str(offered), "achieved_per_s": str(achieved),
-            "achieved_min_per_s": str(achieved - 0.2), "achieved_max_per_s": str(achieved + 0.2),
-            "keeps_up": str(keeps), "p50_ms": str(p99 / 2), "p99_ms": str(p99),
-            "p99_min_ms": str(low), "p99_max_ms": str(high)}
-
-
-def test_advice_names_the_lowest_p99_that_keeps_up_and_says_when_it_is_noise():
-    rows = [row("a", "n/a", 50, 49.9, 40, 35, 45), row("b", "10", 50, 49.9, 30, 25, 36),
-            row("c", "100", 50, 40.0, 5, 4, 6, keeps=False),
-            row("d", "n/a", 200, 150, 500, 400, 600, keeps=False),
-            row("e", "10", 200, 199, 20, 18, 22),
-            row("f", "n/a", 10, 10, 3, 2, 4), row("g", "10", 10, 10, 15, 12, 18)]
+def test_advice_ranks_only_settings_whose_intervals_separate():
+    rows = [row("a", None, 50, 49.9, 40, 35, 45), row("b", 10, 50, 49.9, 30, 25, 36),
+            row("c", 100, 50, 40.0, 5, 4, 6, keeps=False),
+            row("d", None, 200, 150, 500, 400, 600, keeps=False),
+            row("e", 10, 200, 199, 20, 18, 22),
+            row("f", None, 10, 10, 3, 2, 4), row("g", 10, 10, 10, 15, 12, 18)]
     advice = {rate: (best, lines) for rate, best, lines in sweep.advise(rows)}
-    assert advice[50][0] == "b" and "no significant difference" in advice[50][1][1]
-    assert advice[200][0] == "e" and "no batching does not keep up" in advice[200][1][1]
-    assert advice[10][0] == "f" and "batching does not help here" in advice[10][1][1]
-    rows[0] = row("a", "n/a", 50, 49.9, 40, 37, 45)
-    rows[1] = row("b", "10", 50, 49.9, 30, 25, 36)
-    line = dict((r, lines) for r, _, lines in sweep.advise(rows))[50][1]
+    assert advice[50][0].cell == "b"
+    assert "not separated from it" in advice[50][1][1] and "[a]" in advice[50][1][1]
+    assert "no significant difference" in advice[50][1][2]
+    assert advice[200][0].cell == "e" and "no batching does not keep up" in advice[200][1][1]
+    assert advice[10][0].cell == "f" and "batching does not help here" in advice[10][1][1]
+    rows[0] = row("a", None, 50, 49.9, 40, 37, 45)
+    rows[1] = row("b", 10, 50, 49.9, 30, 25, 36)
+    line = dict((r, lines) for r, _, lines in sweep.advise(rows))[50][-1]
     assert "batching lowers p99 by 10.0 ms" in line
 
 
-def test_advice_within_a_budget_is_the_highest_throughput_that_fits():
-    rows = [row("a", "n/a", 50, 49.9, 40, 35, 45), row("b", "10", 50, 49.5, 30, 25, 36),
-            row("c", "n/a", 200, 150, 60, 50, 70, keeps=False), row("e", "10", 200, 199, 20, 18, 22)]
+def test_advice_says_too_few_requests_and_how_many_would_do():
+    rows = [row("a", None, 50, 49.9, 40, None, None, requests=240),
+            row("b", 10, 50, 49.9, 30, None, None, requests=240)]
+    (_, best, lines), = sweep.advise(rows)
+    assert best.cell == "b"
+    assert "too few requests for a bound: 240, about 1500 would do" in lines[0]
+    assert "cannot rank the settings at this rate" in lines[1]
+    assert "too few requests to rank them" in lines[2]
+
+
+def test_advice_within_a_budget_is_the_highest_throughput_that_surely_fits():
+    rows = [row("a", None, 50, 49.9, 40, 35, 45), row("b", 10, 50, 49.5, 30, 25, 34),
+            row("c", None, 200, 150, 60, 50, 70, keeps=False), row("e", 10, 200, 199, 20, 18, 22),
+            row("h", 100, 200, 199.5, 30, 28, 40)]
     advice = {rate: (best, lines) for rate, best, lines in sweep.advise(rows, 35.0)}
-    assert advice[50][0] == "b" and advice[200][0] == "e"
+    assert advice[50][0].cell == "b" and advice[200][0].cell == "e"
+    assert "1 more keep up with a p99 that may fit" in advice[200][1][-1]
     assert "[e]" in sweep.overall_budget_line(rows, 35.0)
     assert "no cell of the sweep" in sweep.overall_budget_line(rows, 1.0)
 
 
+def test_rows_survive_the_csv_typed(tmp_path):
+    rows = [row("a", None, 50, 49.9, 40, None, None), row("b", 10, 50, 49.5, 30, 25, 34)]
+    rows[0].util = {"cpu": 81.5, "gpu.compute": 12.0}
+    rows[1].labels = {"nireq": "4"}
+    rows[1].batched_share = "0.50-0.75"
+    sweep.write_rows(rows, tmp_path / "sweep.csv")
+    text = (tmp_path / "sweep.csv").read_text().splitlines()
+    header = text[0].split(",")
+    assert {"util_cpu_mean", "util_gpu.compute_mean", "nireq", "p99_ci_low_ms"} <= set(header)
+    first = dict(zip(header, text[1].split(",")))
+    assert first["timeout_ms"] == "n/a" and first["p99_ci_low_ms"] == ""
+    back = sweep.read_rows(tmp_path / "sweep.csv")
+    assert back[0].batching is False and back[0].timeout_ms is None
+    assert back[0].p99_ci_low_ms is None and back[0].util == {"cpu": 81.5, "gpu.compute": 12.0}
+    assert back[1].batching is True and back[1].timeout_ms == 10.0
+    assert back[1].keeps_up is True and back[1].p99_ci_high_ms == 34.0
+    assert back[1].labels == {"nireq": "4"} and back[1].batched_share == "0.50-0.75"
+    assert back[1].requests == 1200 and isinstance(back[1].requests, int)
+
+
+def test_utilization_means_are_the_aggregate_sources_of_the_summary_block():
+    summary = {"utilization": {"period_ms": 100, "sources": {
+        "cpu": {"mean": 50.0}, "cpu0": {"mean": 40.0}, "cpu1": {"mean": 60.0},
+        "process": {"mean": 90.0}, "gpu.compute": {"mean": 10.0}}}}
+    assert sweep.utilization_means(summary) == {"cpu": 50.0, "process": 90.0,
+                                                "gpu.compute": 10.0}
+    assert sweep.utilization_means({"utilization": {"sources": {}}}) == {}
+    assert sweep.utilization_means({}) == {}
+
+
 # ---------------------------------------------------------------- a real sweep
 
-def numbers(rows, key):
-    return [float(r[key]) for r in rows]
+def pooled_latencies(folders):
+    runs = []
+    for f in folders:
+        run = read_run(f)
+        latency = run["latency_ms"]
+        runs.append(latency[np.isfinite(latency)])
+    return runs
 
 
 def test_a_small_sweep_measures_every_cell_and_advises_from_them(tmp_path, tiny_model):
@@ -182,50 +229,51 @@ def test_a_small_sweep_measures_every_cell_and_advises_from_them(tmp_path, tiny_
     assert p.returncode == 0, p.stderr
     assert "run 12/12: cell 6/6 repeat 2" in p.stderr and "ETA" in p.stderr
     rows = sweep.read_rows(out / "sweep.csv")
-    assert [r["cell"] for r in rows] == [c.name for c in cells_of(*SMALL)]
-    assert all(r["repeats"] == "2" and r["status"] == "done" for r in rows)
+    assert [r.cell for r in rows] == [c.name for c in cells_of(*SMALL)]
+    assert all(r.repeats == 2 and r.status == "done" for r in rows)
     assert (out / "sweep.png").stat().st_size > 10_000
+    header = (out / "sweep.csv").read_text().splitlines()[0].split(",")
+    # the sampler's aggregate sources, not one column per core
+    assert "util_cpu_mean" in header and "util_process_mean" in header
+    assert not [h for h in header if h.startswith("util_cpu0")]
     for r in rows:
-        folders = [out / r["cell"] / f"r{k}" for k in (1, 2)]
+        folders = [out / r.cell / f"r{k}" for k in (1, 2)]
         summaries = [read_summary(f) for f in folders]
         assert all(sorted(os.listdir(f)) == ["records.csv", "summary.json", "timeline.png",
                                              "trace.json", "utilization.csv"] for f in folders)
-        assert {s["settings"]["device"] for s in summaries} == {r["device"]}
+        assert {s["settings"]["device"] for s in summaries} == {r.device}
         p99 = sorted(s["stats"]["latency_ms"]["p99"] for s in summaries)
-        assert float(r["p99_min_ms"]) == pytest.approx(p99[0], rel=1e-3)
-        assert float(r["p99_max_ms"]) == pytest.approx(p99[1], rel=1e-3)
-        assert float(r["p99_ms"]) == pytest.approx(sum(p99) / 2, rel=1e-3)
-        if r["timeout_ms"] == "n/a":
-            assert r["batch"] == "1" and r["batched_share"] == "0"
+        assert r.p99_min_ms == pytest.approx(p99[0], rel=1e-3)
+        assert r.p99_max_ms == pytest.approx(p99[1], rel=1e-3)
+        pooled = np.concatenate(pooled_latencies(folders))
+        assert r.requests == pooled.size == 48
+        assert r.p99_ms == pytest.approx(np.percentile(pooled, 99), rel=1e-3, abs=2e-3)
+        assert r.p50_ms == pytest.approx(np.percentile(pooled, 50), rel=1e-3, abs=2e-3)
+        # 48 requests bound the median but not the p99 (368 independent ones would)
+        assert r.p99_ci_low_ms is None and r.p99_ci_high_ms is None
+        assert r.p99_needed_requests >= 368
+        if r.p50_ci_low_ms is not None:  # two runs far apart may count as too few
+            assert r.p50_ci_low_ms <= r.p50_ms <= r.p50_ci_high_ms
+        cpu = [s["utilization"]["sources"]["cpu"]["mean"] for s in summaries]
+        assert r.util["cpu"] == pytest.approx(float(np.median(cpu)), rel=1e-3)
+        if not r.batching:
+            assert r.batch == 1 and r.batched_share == 0
             assert "AUTO_BATCH_TIMEOUT" not in summaries[0]["properties"]
         else:
-            assert summaries[0]["batching"]["timeout_ms"] == int(r["timeout_ms"])
-    # the advice, recomputed from the CSV on its own
-    for rate in {float(r["offered_per_s"]) for r in rows}:
-        group = [r for r in rows if float(r["offered_per_s"]) == rate]
-        kept = [r for r in group if r["keeps_up"] == "True"]
+            assert summaries[0]["batching"]["timeout_ms"] == r.timeout_ms
+    # the advice, recomputed from the CSV on its own: nothing here is bounded
+    for rate in {r.offered_per_s for r in rows}:
+        group = [r for r in rows if r.offered_per_s == rate]
+        kept = [r for r in group if r.keeps_up]
         line = next(x for x in p.stdout.splitlines() if x.startswith(f"offered {rate:g}/s:"))
         if not kept:
             assert "no setting keeps up" in line
             continue
-        best = min(kept, key=lambda r: float(r["p99_ms"]))
-        assert f"[{best['cell']}]" in line and "lowest p99 that keeps up" in line
+        best = min(kept, key=lambda r: r.p99_ms)
+        assert f"[{best.cell}]" in line and "lowest p99 that keeps up" in line
+        assert "too few requests for a bound: 48, about" in line
         following = p.stdout.split(line, 1)[1].splitlines()[1]
-        if best["timeout_ms"] == "n/a":
-            assert "batching does not help here" in following
-        else:
-            plain = [r for r in group if r["timeout_ms"] == "n/a"]
-            base = min([r for r in plain if r["keeps_up"] == "True"] or plain,
-                       key=lambda r: float(r["p99_ms"]))
-            apart = (float(best["p99_max_ms"]) < float(base["p99_min_ms"])
-                     or float(base["p99_max_ms"]) < float(best["p99_min_ms"]))
-            if base["keeps_up"] != "True":
-                assert "no batching does not keep up" in following
-            elif apart:
-                assert "batching lowers p99" in following
-            else:
-                assert "no significant difference" in following
-            assert f"[{base['cell']}]" in following
+        assert "cannot rank the settings at this rate" in following
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX-only here")
@@ -248,7 +296,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_finishes_without_rerunning(tmp_p
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "--resume" in stderr
     rows = sweep.read_rows(out / "sweep.csv")
-    done = sum(int(r["repeats"]) for r in rows)
+    done = sum(r.repeats for r in rows)
     assert 1 <= done < 4
     finished = {f: (f / "summary.json").read_bytes()
                 for f in out.glob("*/r*") if sweep.finished(f)}
@@ -263,7 +311,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_finishes_without_rerunning(tmp_p
     for f in partial:
         assert Path(f"{f}.partial").is_dir() and sweep.finished(f)
     rows = sweep.read_rows(out / "sweep.csv")
-    assert len(rows) == 2 and all(r["repeats"] == "2" and r["status"] == "done" for r in rows)
+    assert len(rows) == 2 and all(r.repeats == 2 and r.status == "done" for r in rows)
 
     changed = [a for a in args if not a.startswith("--interval")] + ["--interval=30"]
     other = run_sweep(*changed, "--resume", cwd=tmp_path)
@@ -272,3 +320,36 @@ def test_ctrl_c_keeps_finished_cells_and_resume_finishes_without_rerunning(tmp_p
     assert fresh.returncode == 2 and "give --resume to finish the sweep there" in fresh.stderr
     state = json.loads((out / "sweep.json").read_text())
     assert len(state["cells"]) == 2
+
+
+# ---------------------------------------------------------------- one batching rule
+
+@pytest.mark.parametrize("device, hint, allow, available, expected", [
+    ("BATCH:CPU(4)", "LATENCY", "YES", ["CPU"], True),
+    ("CPU", "THROUGHPUT", "YES", ["CPU", "GPU"], False),
+    ("GPU", "THROUGHPUT", "YES", ["CPU", "GPU"], True),
+    ("GPU", "CUMULATIVE_THROUGHPUT", "YES", ["CPU", "GPU"], True),
+    ("GPU", "LATENCY", "YES", ["CPU", "GPU"], False),
+    ("GPU", "THROUGHPUT", "NO", ["CPU", "GPU"], False),
+    ("AUTO", "THROUGHPUT", "YES", ["CPU", "GPU.0"], True),  # a bare AUTO may pick the GPU
+    ("AUTO", "THROUGHPUT", "YES", ["CPU"], False),
+    ("AUTO:CPU", "THROUGHPUT", "YES", ["CPU", "GPU"], False),
+    ("MULTI:GPU,CPU", "CUMULATIVE_THROUGHPUT", "YES", ["CPU", "GPU"], True),
+])
+def test_one_rule_decides_whether_a_device_may_batch(device, hint, allow, available, expected):
+    from ovsched.derive import batching
+    properties = {"PERFORMANCE_HINT": hint, "ALLOW_AUTO_BATCHING": allow}
+    assert batching.may_batch(device, properties, available) is expected
+
+
+def test_the_sweep_keeps_the_timeout_where_the_rule_says_a_device_may_batch():
+    settings, properties = defaults()
+    argv = ["--device=AUTO;CPU", "--AUTO_BATCH_TIMEOUT=10,100",
+            "--PERFORMANCE_HINT=CUMULATIVE_THROUGHPUT"]
+    grid = sweep.parse_grid(argv, settings, properties)
+    cells = sweep.make_cells(grid, settings, properties, available=["CPU", "GPU"])
+    assert [(c.settings["device"], c.batching, c.properties.get("AUTO_BATCH_TIMEOUT"))
+            for c in cells] == [("AUTO", True, "10"), ("AUTO", True, "100"), ("CPU", False, None)]
+    cells = sweep.make_cells(grid, settings, properties, available=["CPU"])
+    assert [(c.settings["device"], c.batching) for c in cells] == [("AUTO", False),
+                                                                  ("CPU", False)]

@@ -105,11 +105,13 @@ def busy_us(fraction):
     return lambda elapsed_s: f"{int(7e6 + elapsed_s * 1e6 * fraction)}\n"
 
 
-def sample_run(monkeypatch, proc_root, sys_root, files, util_ms=50, duration_s=2.4):
+def sample_run(monkeypatch, proc_root, sys_root, files, util_ms=50, duration_s=2.4,
+               gpu_util_ms=50, capture=False):
     monkeypatch.setenv(utilization.PROC_ROOT_ENV, str(proc_root))
     monkeypatch.setenv(utilization.SYS_ROOT_ENV, str(sys_root))
     with Ticker(files):
-        sampler = utilization.Sampler(util_ms).start()
+        sampler = utilization.Sampler(util_ms, gpu_util_ms=gpu_util_ms,
+                                      capture=capture).start()
         time.sleep(duration_s)
         sampler.stop()
     assert sampler.warnings == []
@@ -127,16 +129,18 @@ def times(sampler, source, skip=0):
 
 
 def assert_near(sampler, source, percent, skip=0):
-    # The mean over time, not the median: on a busy machine the thread that advances the
-    # fake counters can stall for a few periods, which moves work from one sample to the
-    # next but keeps what the periods add up to. Each sample averages the period that ends
-    # at its time, so it weighs by that period (the first one taken as long as the next).
-    v, t = values(sampler, source, skip), times(sampler, source, skip)
-    assert len(v) >= 2, f"{source}: {len(v)} samples"
-    periods = np.diff(t)
-    periods = np.concatenate(([periods[0]], periods))
-    mean = float(np.sum(v * periods) / np.sum(periods))
-    assert abs(mean - percent) < 5, (source, mean, v)
+    # The mean over time, not the median: on a busy machine the thread that advances the fake
+    # counters can stall for a few periods, which moves work from one sample to the next (and
+    # may cap one) but keeps what the periods add up to: each measured value weighs by its
+    # period, as the summary's mean does.
+    s = sampler.samples()
+    rows = [(p, v if u is None else u) for src, v, p, u in
+            zip(s["source"], s["value"], s["period_s"], s["uncapped"]) if src == source][skip:]
+    assert len(rows) >= 2, f"{source}: {len(rows)} samples"
+    periods, measured = np.array(rows).T
+    mean = float(np.sum(measured * periods) / np.sum(periods))
+    assert abs(mean - percent) < 5, (source, mean, measured)
+    assert all(0 <= v <= 100 for v in values(sampler, source, skip))
 
 
 @linux_only
@@ -358,26 +362,39 @@ PDH_READINGS = [
 ]
 
 
-def test_pdh_reader_sums_this_process_per_engine_type_and_finds_the_npu():
+# OpenVINO's DEVICE_LUID of the NPU: LUID_NPU's 8 bytes in memory order (LowPart first).
+NPU_DEVICE_LUID = "d4c3000000000000"
+
+
+def test_pdh_reader_sums_this_process_per_engine_type_and_finds_the_npu_by_luid():
     readings = iter(PDH_READINGS)
-    reader = windows_pdh.Reader(pid=1234, query=lambda: next(readings))
+    reader = windows_pdh.Reader(pid=1234, query=lambda: next(readings),
+                                npu_luids=[NPU_DEVICE_LUID])
     first, second = reader.read(), reader.read()
     reader.rates({}, first, 0.1)
     rates = reader.rates(first, second, 0.1)
     assert rates == {"gpu.render": 30.0, "gpu.compute": 30.0, "gpu.copy": 10.0,
-                     "gpu.video": 7.0, "npu": 45.0, "gpu.render@1": 12.0}
+                     "gpu.video": 7.0, "gpu.render@1": 12.0,
+                     # Task Manager's views: the busiest engine, this process and every one
+                     "gpu.process_busiest_engine": 40.0, "gpu.adapter_busiest_engine": 80.0,
+                     "gpu.process_busiest_engine@1": 12.0, "gpu.adapter_busiest_engine@1": 12.0,
+                     # the NPU: every process (as on Linux) and this process
+                     "npu": 55.0, "npu.process": 45.0}
     assert reader.unavailable() == {}
-    assert "npu" in reader.notes() and "gpu.<class>@1" in reader.notes()
+    notes = reader.notes()
+    assert {"npu", "npu.process", "gpu.<class>@1", "gpu.adapter_busiest_engine"} <= set(notes)
+    assert "every process" in notes["npu"] and "this process" in notes["npu.process"]
 
 
 def test_pdh_reader_in_the_sampler():
     recorded = {inst(1234, LUID_GPU, 0, "3D"): 25.0, inst(1234, LUID_NPU, 0, "Compute"): 60.0}
-    reader = windows_pdh.Reader(pid=1234, query=lambda: recorded)
-    sampler = utilization.Sampler(20, readers=[reader]).start()
+    reader = windows_pdh.Reader(pid=1234, query=lambda: recorded, npu_luids=[NPU_DEVICE_LUID])
+    sampler = utilization.Sampler(20, readers=[reader], gpu_util_ms=20).start()
     time.sleep(0.3)
     sampler.stop()
     assert set(values(sampler, "gpu.render")) == {25.0}
     assert set(values(sampler, "npu")) == {60.0}
+    assert set(values(sampler, "npu.process")) == {60.0}
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="there PDH is real")
@@ -418,15 +435,24 @@ def test_summary_and_csv_round_trip(tmp_path):
                "source": ["cpu", "cpu", "cpu", "cpu", "cpu", "npu"],
                "value": [99.0, 10.0, 20.0, 30.0, 40.0, 5.5]}
     s = utilization.summarize(samples, start_s=0.0)
-    assert s["cpu"] == {"mean": 25.0, "p50": 25.0, "p95": pytest.approx(38.5), "max": 40.0}
+    assert s["cpu"] == {"mean": 25.0, "p50": 25.0, "p95": pytest.approx(38.5), "max": 40.0,
+                        "capped": 0}
     assert s["npu"]["max"] == 5.5
     assert utilization.summarize(samples)["cpu"]["max"] == 99.0
     assert utilization.summarize(samples, end_s=0.15)["cpu"]["mean"] == pytest.approx(54.5)
     path = tmp_path / "utilization.csv"
     utilization.write_csv(samples, str(path))
     assert os.listdir(tmp_path) == ["utilization.csv"]
-    assert path.read_text().splitlines()[:2] == ["time_s,source,value", "-0.200000,cpu,99.000"]
-    assert utilization.read_csv(str(path)) == samples
+    assert path.read_text().splitlines()[:2] == ["time_s,source,value,period_s,uncapped",
+                                                 "-0.200000,cpu,99.000,,"]
+    none = [None] * len(samples["time_s"])
+    assert utilization.read_csv(str(path)) == {**samples, "period_s": none, "uncapped": none}
+    # a file of an earlier version (three columns) still loads, nothing in it capped
+    old = tmp_path / "old.csv"
+    old.write_text("time_s,source,value\n-0.200000,cpu,99.000\n0.100000,npu,5.500\n")
+    assert utilization.read_csv(str(old)) == {
+        "time_s": [-0.2, 0.1], "source": ["cpu", "npu"], "value": [99.0, 5.5],
+        "period_s": [None, None], "uncapped": [None, None]}
 
 
 def test_machine_info_names_the_machine():

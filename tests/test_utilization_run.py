@@ -23,7 +23,9 @@ from ovsched.data.records import read_run
 from ovsched.views.report import Progress
 from ovsched.run.settings import LATER_KEYS
 from ovsched.utilization import PROC_ROOT_ENV, SYS_ROOT_ENV
-from ovsched.utilization.session import now_text
+from ovsched.utilization import read_csv, write_csv
+from ovsched.utilization.capture import replay
+from ovsched.utilization.session import RAW_FILE, now_text
 from test_utilization import I915_PDEV, Ticker, busy_us, card, counter_file, i915_fdinfo
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -71,19 +73,30 @@ def test_samples_cover_the_run_from_compiling_to_the_last_completion(sampled_run
     assert {"cpu", "process", "rss_mb"} | {f"cpu{i}" for i in range(os.cpu_count())} <= sources
     assert all(0 <= v <= 100 for t, s, v in samples if s != "rss_mb")
     assert stdout.count("utilization not measured:") <= 1
+    assert not os.path.exists(out / RAW_FILE)  # only with --util_raw=True
 
 
 def test_summary_has_the_utilization_block_the_machine_and_the_sampler_cost(sampled_run):
     out, stdout = sampled_run
     summary = read_summary(out)
     block = summary["utilization"]
-    assert block["period_ms"] == 50
+    assert block["period_ms"] == 50 and block["gpu_period_ms"] == 1000
     samples = read_samples(out)
+    columns = read_csv(os.path.join(out, "utilization.csv"))
     for source, stats in block["sources"].items():
         values = np.array([v for t, v in of(samples, source) if t >= 0])
         assert values.size, source
-        # the CSV keeps 3 decimals of what the summary was computed from
-        assert stats["mean"] == pytest.approx(values.mean(), abs=2e-3)
+        rows = [(p, v if u is None else u) for t, s, v, p, u in
+                zip(*(columns[k] for k in ("time_s", "source", "value", "period_s",
+                                           "uncapped"))) if s == source and t >= 0]
+        periods, measured = np.array(rows).T
+        assert np.all(periods > 0)
+        # the mean weighs what was measured by each period; the CSV keeps 3 decimals of it
+        assert stats["mean"] == pytest.approx(np.sum(periods * measured) / np.sum(periods),
+                                              abs=2e-3)
+        assert stats["capped"] == sum(1 for t, s, v, p, u in zip(
+            *(columns[k] for k in ("time_s", "source", "value", "period_s", "uncapped")))
+            if s == source and t >= 0 and u is not None)
         assert stats["max"] == pytest.approx(values.max(), abs=2e-3)
         assert stats["p50"] == pytest.approx(np.percentile(values, 50), abs=2e-3)
         assert stats["p50"] <= stats["p95"] <= stats["max"]
@@ -146,7 +159,9 @@ def test_replot_draws_the_strip_on_the_timeline_time_axis(sampled_run, tmp_path)
     # the first point is where the first period began; then one step per sample
     assert list(line.get_xdata()[1:]) == pytest.approx([t for t, _ in cpu])
     assert list(line.get_ydata()[1:]) == pytest.approx([v for _, v in cpu])
-    assert line.get_xdata()[0] == pytest.approx(cpu[0][0] - 0.05)
+    first_period = read_csv(os.path.join(out, "utilization.csv"))["period_s"][
+        read_samples(out).index((cpu[0][0], "cpu", cpu[0][1]))]
+    assert line.get_xdata()[0] == pytest.approx(cpu[0][0] - first_period)
     assert "this process" in lines and "each core" in lines
     # the compile is shaded and inside the axis: the strip starts before 0
     assert band.get_xlim()[0] < 0
@@ -211,14 +226,16 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
     monkeypatch.setenv(SYS_ROOT_ENV, str(sys_root))
     settings = {**LATER_KEYS, "model": tiny_model, "device": "CPU", "niter": 100,
                 "interval": 25.0, "nireq": 4, "show": False, "out": str(tmp_path / "run"),
-                "util_ms": 50.0}
+                "util_ms": 50.0, "gpu_util_ms": 50.0, "util_raw": True}
     said = []
     with Ticker(files):
         result = experiment.run_experiment(settings, {}, kind="timeline",
                                            say=lambda text, **_: said.append(text))
     block = result.run.summary["utilization"]
-    assert block["sources"]["gpu.render"]["p50"] == pytest.approx(40, abs=4)
-    assert block["sources"]["gpu.video"]["p50"] == pytest.approx(30, abs=4)
+    # the means come from the counters' totals: a stall of the thread that advances the fake
+    # counters moves busy time between samples (and may cap one) but leaves them true
+    assert block["sources"]["gpu.render"]["mean"] == pytest.approx(40, abs=3)
+    assert block["sources"]["gpu.video"]["mean"] == pytest.approx(30, abs=3)
     assert block["sources"]["npu"]["mean"] == pytest.approx(25, abs=4)
     # the whole-card figure is only the fallback where this process's engines are seen
     assert "gpu.awake" not in block["sources"]
@@ -227,14 +244,19 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
     assert not any(line.startswith("utilization not measured") for line in said)
     samples = read_samples(result.out)
     render = [v for t, v in of(samples, "gpu.render")]
-    assert len(render) > 10 and np.median(render) == pytest.approx(40, abs=4)
+    assert len(render) > 10 and all(0 <= v <= 100 for v in render)
     assert of(samples, "npu")
     with open(os.path.join(result.out, "trace.json")) as f:
         names = {e["name"] for e in json.load(f)["traceEvents"] if e["ph"] == "C"}
     assert {"utilization gpu.render", "utilization gpu.video", "utilization npu"} <= names
+    # what each reader read, captured beside utilization.csv, replays to the same samples
+    replayed = replay(os.path.join(result.out, RAW_FILE))
+    assert [(s, round(t, 6), round(v, 3)) for t, s, v in zip(
+        replayed["time_s"], replayed["source"], replayed["value"])] == \
+        [(s, pytest.approx(t, abs=2e-6), pytest.approx(v, abs=2e-3)) for t, s, v in samples]
     labels = strip_lines(plot_timeline(read_run(result.out)).axes[1])
     assert {"gpu.render", "gpu.video", strip.LABELS["npu"]} <= set(labels)
-    assert np.median(labels["gpu.render"].get_ydata()) == pytest.approx(40, abs=4)
+    assert list(labels["gpu.render"].get_ydata()[1:]) == pytest.approx(render)
 
 
 def test_status_line_shows_cpu_and_the_busiest_gpu_engine_and_npu():
@@ -309,3 +331,62 @@ def test_compare_names_the_machines_only_when_they_differ(sampled_run, tmp_path)
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "measured on different machines" in p.stdout and "Core Ultra" in p.stdout
+
+
+def test_capped_samples_are_marked_in_the_strip_and_an_older_csv_still_draws(sampled_run,
+                                                                           tmp_path):
+    out, _ = sampled_run
+    copy = tmp_path / "capped"
+    shutil.copytree(out, copy)
+    columns = read_csv(os.path.join(copy, "utilization.csv"))
+    marked = [k for k, s in enumerate(columns["source"]) if s == "process"][2:5]
+    for k in marked:  # as a GuC lump would: 250 % measured, shown at 100
+        columns["value"][k], columns["uncapped"][k] = 100.0, 250.0
+    write_csv(columns, os.path.join(copy, "utilization.csv"))
+    assert read_csv(os.path.join(copy, "utilization.csv"))["uncapped"].count(250.0) == 3
+    band = plot_timeline(read_run(copy)).axes[1]
+    marks = [c for c in band.collections if c.get_label() == strip.CAPPED_LABEL]
+    assert len(marks) == 1
+    assert sorted(marks[0].get_offsets()[:, 0]) == pytest.approx(
+        sorted(columns["time_s"][k] for k in marked))
+    # utilization.csv of an earlier version: three columns, nothing marked, the strip drawn
+    with open(copy / "utilization.csv", "w") as f:
+        f.write("time_s,source,value\n")
+        for t, s, v in read_samples(out):
+            f.write(f"{t:.6f},{s},{v:.3f}\n")
+    run = read_run(copy)
+    assert set(run.utilization["uncapped"]) == {None}
+    band = plot_timeline(run).axes[1]
+    assert not [c for c in band.collections if c.get_label() == strip.CAPPED_LABEL]
+    cpu = of(read_samples(out), "cpu")
+    line = strip_lines(band)[strip.LABELS["cpu"]]
+    assert line.get_xdata()[0] == pytest.approx(cpu[0][0] - 0.05)  # the run's util_ms
+
+
+class RecordedSampler:
+    period_s = 0.1
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def samples(self, since=0):
+        return {k: v[since:] for k, v in self.columns.items()}
+
+    def latest(self):
+        return {}
+
+
+def test_the_live_strip_ticks_capped_samples():
+    from ovsched.views.live_strip import CAPPED_COLOUR, LiveStrip
+
+    def image(uncapped):
+        columns = {"time_s": [0.1, 0.2, 0.3], "source": ["gpu.render"] * 3,
+                   "value": [20.0, 100.0, 30.0], "period_s": [0.1] * 3,
+                   "uncapped": [None, uncapped, None]}
+        live = LiveStrip(RecordedSampler(columns), 300, 70, 20, 20)
+        live.update(lambda t: 20 + np.asarray(t) * 500, scale=1)
+        return live.image
+
+    marked = np.all(image(400.0) == CAPPED_COLOUR, axis=-1)
+    assert marked.any() and not np.all(image(None) == CAPPED_COLOUR, axis=-1).any()
+    assert abs(np.nonzero(marked)[1].mean() - (20 + 0.2 * 500)) < 3

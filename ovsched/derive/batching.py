@@ -47,6 +47,20 @@ def candidates(device, available):
     return listed
 
 
+def may_batch(device, properties, available=()):
+    """Whether a model compiled for ``device`` with ``properties`` may run batched: always on
+    BATCH:, and on a GPU (listed, or among the ``available`` devices a bare AUTO or MULTI may
+    pick) under the THROUGHPUT or CUMULATIVE_THROUGHPUT hint unless ALLOW_AUTO_BATCHING is
+    off (OpenVINO's implicit automatic batching). Whether it does is known only after
+    compiling (``batching_info``)."""
+    if device.startswith("BATCH:"):
+        return True
+    hint = str(properties.get("PERFORMANCE_HINT", "")).upper()
+    allowed = str(properties.get("ALLOW_AUTO_BATCHING", "YES")).upper() in ("YES", "TRUE")
+    on_gpu = any(name.split(".")[0] == "GPU" for name in candidates(device, available))
+    return on_gpu and hint in ("THROUGHPUT", "CUMULATIVE_THROUGHPUT") and allowed
+
+
 def batching_info(compiled, device, properties, why_unbatched=None, available=()):
     """Batch size and timeout when the compiled model batches; a warning when it fell back.
 
@@ -59,14 +73,10 @@ def batching_info(compiled, device, properties, why_unbatched=None, available=()
     for _name, batch in device_names.split_device(device):
         if batch:
             requested = int(batch)
-    hint = properties.get("PERFORMANCE_HINT", "").upper()
-    on_gpu = any(name.split(".")[0] == "GPU" for name in candidates(device, available))
-    implicit = (on_gpu and hint in ("THROUGHPUT", "CUMULATIVE_THROUGHPUT")
-                and properties.get("ALLOW_AUTO_BATCHING", "YES").upper() in ("YES", "TRUE"))
-    if implicit and device.startswith(("AUTO", "MULTI")):
+    asked = may_batch(device, properties, available)
+    if asked and device.startswith(("AUTO", "MULTI")):
         return {"batching": None, "batch_size": None, "requested_batch_size": requested,
                 "timeout_ms": None, "unknown": HIDDEN}, None
-    asked = device.startswith("BATCH:") or implicit
     # A BATCH model that cannot re-batch the network keeps its BATCH properties but runs
     # the network unbatched: the batch of the network it really runs tells the two apart.
     size = runtime_batch(compiled) if timeout is not None else None

@@ -3,7 +3,9 @@
 The response time a client sees is ``completed - due``. It is cut at the stamps the run
 took, so the parts add up to it exactly:
 
-- ``client_ms``     = lateness - queue_wait: the submit thread was late on its own;
+- ``client_ms``     = lateness - queue_wait: the submit came late, behind its schedule:
+  the loop's own delay (``pacing_ms``) plus, under back-pressure, the waits of the requests
+  before it (a request due while its predecessor waits for a slot cannot be submitted);
 - ``queue_wait_ms`` (recorded): the submit waited for a free queue slot;
 - ``batch_wait_ms`` = launch - submit: waiting in automatic batching for the batch to fill
   (``batched``) or for the timer (``timeout``); 0 where nothing batches (``single``);
@@ -21,8 +23,11 @@ answers without OpenVINO.
 """
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
+
+from . import analysis
 
 # How far the parts may miss their sum, or fall below 0: the CSV keeps microseconds.
 TOLERANCE_MS = 0.002
@@ -128,12 +133,21 @@ def _entry(label, i, c, p, response):
     shares = {k: (v / total if total > 0 and not math.isnan(v) else None)
               for k, v in shown.items()}
     compute = c.get("compute_ms")
+    pacing = own_delay_ms(c)
     return {"rank": label, "request": int(c["request"][i]) if "request" in c else i,
             "response_ms": total, "ran": str(c["ran"][i]) if "ran" in c else "",
             "parts_ms": {k: (None if math.isnan(v) else v) for k, v in shown.items()},
             "shares": shares, "split": split,
+            "pacing_ms": None if pacing is None or math.isnan(pacing[i]) else float(pacing[i]),
             "compute_ms": (None if compute is None or math.isnan(float(compute[i]))
                            else float(compute[i]))}
+
+
+def own_delay_ms(c):
+    """The submit loop's own delay per request (analysis.pacing_ms): the part of
+    ``client_ms`` that earlier requests' waits do not explain. None before waits were
+    recorded."""
+    return analysis.pacing_ms(SimpleNamespace(columns=c))
 
 
 def summarize(c):

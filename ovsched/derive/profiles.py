@@ -109,6 +109,9 @@ def text(block, completed):
         return "compute not measured (no profile was read)"
     said = (f"compute measured for {block['own']} of {completed} requests (profiles that are "
             f"provably their own inference's")
+    if block.get("skipped"):
+        said += (f"; {block['skipped']} not read: another request was in flight when it "
+                 f"completed")
     if block.get("not_own"):
         said += (f"; {block['not_own']} were read after another inference may have run on "
                  f"the device, which overwrites the CPU's counters")

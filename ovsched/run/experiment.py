@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import openvino as ov
 
-from ..derive import analysis, batching, breakdown, device_names, labels, profiles, switch
+from ..derive import (analysis, batching, breakdown, device_names, findings, labels, profiles,
+                      switch)
 from . import arrival, devices, profile, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
+from ..views.breakdown_figure import FIGURE_NAME as BREAKDOWN_FIGURE, plot_breakdown
 from ..views.plots import PLOTS
 from .presets import PRESETS
 from ..data.records import Run, write_csv, write_json
@@ -41,7 +43,7 @@ from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
 from ..views.trace import trace
 from ..utilization import machine_info, write_csv as write_utilization_csv
 from ..utilization.session import start_sampler as start_utilization_sampler
-from ..utilization.session import stop_sampler, summary_block
+from ..utilization.session import read_now, save_raw, stop_sampler, summary_block
 
 FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
 KINDS = tuple(FIGURE_NAMES)
@@ -181,6 +183,7 @@ class Compiled:
     nireq: int
     batching: dict
     profile: object = None  # profile.Decision: whether each request's profile is read
+    streams: dict = field(default_factory=dict)  # NUM_STREAMS, INFERENCE_NUM_THREADS read back
 
 
 def compile_stage(p, m, say):
@@ -213,7 +216,20 @@ def compile_stage(p, m, say):
             say(f"warning: {text}")
     say(f"profile: {'each request read on a thread of its own' if reading.on else 'off'} "
         f"({reading.why}{'; PERF_COUNT ' + reading.perf_count if reading.perf_count else ''})")
-    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading)
+    streams = {key: _read_int(compiled, key) for key in ("NUM_STREAMS", "INFERENCE_NUM_THREADS")}
+    return Compiled(compiled, compile_s, started, optimal, exec_devices, nireq, info, reading,
+                    streams)
+
+
+def _read_int(compiled, key):
+    """A whole-number property of the compiled model, or None where it cannot be read.
+
+    Asked directly: a BATCH model answers NUM_STREAMS from the device under it without
+    listing it among its SUPPORTED_PROPERTIES; AUTO raises."""
+    try:
+        return int(compiled.get_property(key))
+    except Exception:  # any refusal means unknown here, never a guess
+        return None
 
 
 def preset_batch_warning(p, info):
@@ -299,7 +315,8 @@ def execute(p, m, c, interrupt, say, sampler=None):
     poll = p.device.startswith(("AUTO", "MULTI"))
     runner = Runner(c.compiled, c.nireq, p.due_s, poll, c.execution_devices,
                     inputs=input_data.inputs_by_index(m.model, m.data),
-                    profile=c.profile is not None and c.profile.on)
+                    profile=c.profile is not None and c.profile.on,
+                    unbatched=c.batching["batching"] is False)
     interrupt.started = True
     expected = float(p.due_s[-1]) if len(p.due_s) else 0.0
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
@@ -385,6 +402,8 @@ def summarize(p, m, c, e):
         "execution_devices": c.execution_devices,
         "optimal_number_of_infer_requests": c.optimal,
         "nireq": c.nireq,
+        "num_streams": c.streams.get("NUM_STREAMS"),
+        "inference_num_threads": c.streams.get("INFERENCE_NUM_THREADS"),
         "compile_s": c.compile_s,
         "compile_started_s": c.compile_started - runner.t0,
         "queue_created_s": runner.queue_created_s,
@@ -492,6 +511,7 @@ def derive(run, info):
     elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
         summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
                                   f"{', '.join(devices_seen) or '?'} throughout")
+    summary["findings"] = findings.as_dicts(findings.find(run))
     return run
 
 
@@ -575,6 +595,8 @@ def write_files(out, kind, run):
     figure_path = os.path.join(out, FIGURE_NAMES[kind])
     figure = PLOTS[kind](run)
     figure.savefig(figure_path, dpi=110)
+    parts = plot_breakdown(run)
+    parts.savefig(os.path.join(out, BREAKDOWN_FIGURE), dpi=110)
     return figure_path, figure
 
 
@@ -616,7 +638,8 @@ def run_experiment(settings, properties, *, kind, script=None, say=None, interru
 def start_sampler(p, say):
     """The utilization sampler, started before the model is read so that reading and
     compiling show in its samples; None when ``util_ms`` is 0."""
-    return start_utilization_sampler(p.settings["util_ms"], say)
+    return start_utilization_sampler(p.settings["util_ms"], say, p.settings["gpu_util_ms"],
+                                     p.settings["util_raw"])
 
 
 def add_utilization(run, e, machine):
@@ -643,12 +666,14 @@ def _stages(p, sampler, say, interrupt):
     say("settings   " + " ".join(f"{k}={v!r}" for k, v in p.settings.items()))
     say("properties " + (" ".join(f"{k}={v}" for k, v in p.properties.items()) or "(none)"))
     c = compile_stage(p, m, say)
+    read_now(sampler)  # a sample ends here: the compile is covered before 0, however short
     if interrupt.pending:
         raise Interrupted("interrupted before the first request: nothing written")
     e = execute(p, m, c, interrupt, say, sampler)
     run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
                  c.batching)
     out, figure_path, figure = write(p, run, say)
+    save_raw(e.sampler, out)
     say_ending(run, out, say)
     if e.runner.errors:
         raise RunError("; ".join(e.runner.errors[:3]) + f" (records so far saved in {out})",

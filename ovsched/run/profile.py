@@ -75,9 +75,11 @@ class ProfileReader:
     The submit thread calls ``claim`` before each submit; the completion callback calls
     ``completed()``; ``slot_of[i]`` is the slot of request i. Results:
     ``read_s`` (when the reading ended, on the records' clock), ``sum_ms`` (the sum of the
-    operations' ``real_time``), ``key_id`` (equal lists share an id), all per request."""
+    operations' ``real_time``), ``key_id`` (equal lists share an id), all per request.
+    ``busy()``, when given, is true while another request is in flight: the profile is
+    then skipped (``skipped``), for it cannot be the request's own."""
 
-    def __init__(self, requests, niter, clock, slot_of, done_order):
+    def __init__(self, requests, niter, clock, slot_of, done_order, busy=None):
         self.requests = list(requests)
         self.clock = clock
         self.slot_of = slot_of
@@ -88,6 +90,10 @@ class ProfileReader:
         self.gate_wait_ms = np.zeros(niter)
         self.errors = []
         self.cpu_s = 0.0
+        # where no batching is: another request in flight makes a profile not provably
+        # the request's own, so it is not read at all (derive/profiles.py decides the rest)
+        self.busy = busy
+        self.skipped = np.zeros(niter, dtype=bool)
         self._ids = {}
         self._free = [threading.Event() for _ in self.requests]
         for gate in self._free:
@@ -117,6 +123,11 @@ class ProfileReader:
 
     def _read(self, i):
         slot = int(self.slot_of[i])
+        if self.busy is not None and self.busy():
+            self.skipped[i] = True
+            self.read_s[i] = self.clock()
+            self._free[slot].set()
+            return
         try:
             info = self.requests[slot].profiling_info
             real = tuple(p.real_time for p in info)
@@ -165,7 +176,8 @@ class ProfileReader:
         waits = self.gate_wait_ms[:n]
         waited = waits[waits > 0]
         read = int(np.sum(~np.isnan(self.sum_ms[:n])))
-        return {"read": read, "errors": list(self.errors),
+        return {"read": read, "skipped": int(self.skipped[:n].sum()),
+                "errors": list(self.errors),
                 "gate_waits": int(waited.size),
                 "gate_wait_ms": {"total": float(waited.sum()),
                                  "max": float(waited.max()) if waited.size else 0.0},

@@ -32,7 +32,7 @@ class Runner:
     all (a plain device model can block a reading for a whole inference)."""
 
     def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None,
-                 profile=False):
+                 profile=False, unbatched=False):
         self.compiled = compiled
         due_s = np.asarray(due_s, dtype=float)
         self.niter = len(due_s)
@@ -78,8 +78,9 @@ class Runner:
         self.priority = "default"
         self.profiles = None
         if profile:  # read on a thread of its own, behind a gate per slot (profile.py)
+            busy = (lambda: self.n_submitted > len(self.done_order)) if unbatched else None
             self.profiles = ProfileReader(self.queue, self.niter, self._clock,
-                                          self.run.columns["slot"], self.done_order)
+                                          self.run.columns["slot"], self.done_order, busy)
         self._owner = [-1] * nireq  # the last request submitted into each slot
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
         self.queue.set_callback(self._completed)

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..utilization.sampler import GPU_UTIL_MS
 
 KINDS = ("timeline", "latency")
 SCRIPTS = {"timeline": "auto-test.py", "latency": "auto-test-latency-graph.py"}
@@ -113,6 +114,13 @@ def check_profile(value):
     return word
 
 
+def _gpu_util_ms(ms):
+    if not math.isfinite(ms) or ms <= 0:
+        raise UsageError(f"--gpu_util_ms={ms}: give the milliseconds between GPU utilization "
+                         f"readings, more than 0 (e.g. 1000, intel_gpu_top's period)")
+    return ms
+
+
 def _device(text):
     if not str(text).strip():
         raise UsageError("--device is empty; e.g. --device=CPU")
@@ -149,6 +157,16 @@ SETTINGS = (
     Setting("util_ms", float, 100.0, "ms between CPU/GPU/NPU utilization samples; 0 = off",
             "ms between CPU/GPU/NPU utilization samples; 0 = off (see *Device utilization*)",
             _util_ms),
+    Setting("gpu_util_ms", float, GPU_UTIL_MS,
+            "ms between GPU utilization readings (each wakes the GPU; intel_gpu_top reads "
+            "once a second)",
+            "ms between GPU utilization readings, at least `util_ms` (each reading wakes the "
+            "GPU; see *Device utilization*)", _gpu_util_ms),
+    Setting("util_raw", bool, False,
+            "True also writes what each utilization reader read to utilization_raw.jsonl "
+            "(to replay in tests)",
+            "True also writes what each utilization reader read to `utilization_raw.jsonl`, "
+            "to replay in tests"),
     Setting("arrival", str, "fixed",
             "fixed, poisson, burst, or a file of due times (ms, one a line)",
             "`fixed`, `poisson`, `burst`, or a file of due times (see *Arrival patterns*)"),

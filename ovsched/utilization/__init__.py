@@ -2,9 +2,12 @@
 
 One reader per platform and source (``cpu``, ``linux_drm``, ``linux_npu``, ``windows_pdh``),
 each with the same small interface: ``active``, ``name``, ``min_period_s``, ``unavailable()``,
-``notes()``, ``read()`` (raw cumulative counters) and ``rates(before, after, dt_s)`` (the
-sources' values over that period). The :class:`Sampler` runs them on a thread of its own and
-collects long-format samples (time_s, source, value).
+``notes()``, ``fetch()`` (what it reads: file texts, counter values; JSON-able),
+``parse(raw, t_s)`` (its counters), ``rates(before, after, dt_s)`` (the sources' values over
+that period) and ``describe()`` / ``from_description()`` (what it found on the machine, for a
+replay). The :class:`Sampler` runs them on a thread of its own and collects long-format samples
+(time_s, source, value, period_s, uncapped) through ``track.Track``, which ``capture.replay``
+applies to recorded readings too.
 """
 
 from ._common import PROC_ROOT_ENV, SYS_ROOT_ENV

@@ -27,13 +27,25 @@ def _busy_total_s(times):
 
 class Reader:
     name = "cpu"
+    kind = "cpu"
     min_period_s = 0.0
 
-    def __init__(self):
+    def __init__(self, cores=None):
+        """``cores`` given: a reader of recorded readings only (replay), which reads nothing."""
+        if cores is not None:
+            self.active, self.process, self.cores = True, None, cores
+            return
         self.active = psutil is not None
         if self.active:
             self.process = psutil.Process(os.getpid())
             self.cores = psutil.cpu_count(logical=True) or 1
+
+    def describe(self):
+        return {"cores": self.cores}
+
+    @classmethod
+    def from_description(cls, description):
+        return cls(cores=description["cores"])
 
     def unavailable(self):
         if psutil is None:
@@ -47,14 +59,20 @@ class Reader:
             "rss_mb": "this process's resident memory, MB",
         }
 
-    def read(self):
-        cores = [_busy_total_s(t) for t in psutil.cpu_times(percpu=True)]
+    def fetch(self):
+        cores = [list(_busy_total_s(t)) for t in psutil.cpu_times(percpu=True)]
         own = self.process.cpu_times()
         return {
             "cores": cores,
             "process_s": own.user + own.system,
             "rss_mb": self.process.memory_info().rss / 1e6,
         }
+
+    def parse(self, raw, t_s):
+        return raw
+
+    def read(self):
+        return self.parse(self.fetch(), None)
 
     def rates(self, before, after, dt_s):
         out = {}

@@ -16,10 +16,14 @@ NOTE = "whole NPU busy (at least one job on it), counts every process; read once
 
 class Reader:
     name = "npu"
+    kind = "linux_npu"
     min_period_s = 1.0
 
     def __init__(self, sys_root):
         self.files = []
+        if sys_root is None:  # a reader of recorded readings (replay)
+            self.active = True
+            return
         for _, path in numbered(os.path.join(sys_root, "class", "accel"), "accel"):
             busy = os.path.join(path, BUSY_FILE)
             if os.path.exists(busy):
@@ -35,13 +39,27 @@ class Reader:
     def notes(self):
         return {indexed("npu", i): NOTE for i in range(len(self.files))}
 
-    def read(self):
+    def describe(self):
+        return {"devices": len(self.files)}
+
+    @classmethod
+    def from_description(cls, description):
+        reader = cls(None)
+        reader.files = [f"npu{i}" for i in range(description["devices"])]
+        return reader
+
+    def fetch(self):
         return [read_int(path) for path in self.files]
+
+    def parse(self, raw, t_s):
+        return raw
+
+    def read(self):
+        return self.parse(self.fetch(), None)
 
     def rates(self, before, after, dt_s):
         if dt_s <= 0:
             return {}
-        out = {}
-        for i, (b, a) in enumerate(zip(before, after)):
-            out[indexed("npu", i)] = 100.0 * min(max((a - b) / (dt_s * 1e6), 0.0), 1.0)
-        return out
+        # past 100 % (the counter advanced in a lump) is capped and marked by the sampler
+        return {indexed("npu", i): 100.0 * (a - b) / (dt_s * 1e6)
+                for i, (b, a) in enumerate(zip(before, after))}

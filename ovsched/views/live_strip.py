@@ -6,12 +6,14 @@ import cv2
 import numpy as np
 
 from ..utilization.session import now_text
+from ..utilization.track import empty
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 FRAME_GREY, TEXT_GREY = (70, 70, 70), (150, 150, 150)
 # BGR, away from the requests' own colours so that a glance (or a test) tells them apart
 COLOURS = {"cpu": (0, 140, 255), "process": (200, 110, 200)}
 GPU_COLOUR, NPU_COLOUR = (230, 130, 60), (180, 180, 250)
+CAPPED_COLOUR = (40, 40, 215)  # a red tick over a sample shown capped at 0 or 100 %
 # Each core and the memory are left to the saved figure: the live strip stays legible.
 TEXT_H = 16  # rows above the 100 % line for the newest values
 
@@ -34,7 +36,7 @@ class LiveStrip:
         self.sampler = sampler
         self.width, self.height, self.left, self.right = width, height, left, right
         self.image = np.zeros((height, width, 3), np.uint8)
-        self.columns = {"time_s": [], "source": [], "value": []}
+        self.columns = empty()
         self.scale = object()  # no scale yet: the first update draws everything
         self.last = {}  # source -> (x, y) where its line ends
 
@@ -56,7 +58,7 @@ class LiveStrip:
         ``to_x`` depends on) changed."""
         new = self.sampler.samples(since=len(self.columns["time_s"]))
         for name, values in new.items():
-            self.columns[name].extend(values)
+            self.columns.setdefault(name, []).extend(values)
         if scale != self.scale:
             self.scale = scale
             self.clear()
@@ -70,8 +72,9 @@ class LiveStrip:
             return
         times = np.asarray([columns["time_s"][k] for k in keep])
         xs = to_x(times)
-        period_s = self.sampler.period_s
-        starts = to_x(times - period_s)
+        periods = columns.get("period_s") or [None] * len(columns["time_s"])
+        starts = to_x(times - np.asarray([periods[k] or self.sampler.period_s for k in keep]))
+        uncapped = columns.get("uncapped") or [None] * len(columns["time_s"])
         for k, x, x_start in zip(keep, xs, starts):
             if not np.isfinite(x):
                 continue
@@ -84,6 +87,9 @@ class LiveStrip:
             # a step: at the old value's height to where the new period began, then over
             cv2.line(self.image, (x0, y0), (x0, y), colour(source), 1)
             cv2.line(self.image, (x0, y), (x, y), colour(source), 1)
+            if uncapped[k] is not None:
+                mark = y - 4 if value >= 50 else y + 4
+                cv2.line(self.image, (x, y), (x, mark), CAPPED_COLOUR, 2)
             self.last[source] = (x, y)
 
     def paste(self, frame, top):

@@ -2,6 +2,8 @@
 Figure; the caller decides to save or show it. ``figure`` may be ``pyplot.figure`` to get a
 figure that ``pyplot.show`` can open."""
 
+import textwrap
+
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -166,6 +168,20 @@ def draw_timeline(ax, run, label_batches=True):
     return len(shown)
 
 
+def finding_line(summary, width=200):
+    """The top finding for a figure's title area: "finding [warn]: <title> (+N more)" and
+    "try <fix>", wrapped at ``width`` characters ("" when the run has none, or was saved
+    before findings were kept)."""
+    found = summary.get("findings") or []
+    if not found:
+        return ""
+    top = found[0]
+    more = f" (+{len(found) - 1} more: ovsched explain)" if len(found) > 1 else ""
+    lines = textwrap.wrap(f"finding [{top['severity']}]: {top['title']}{more}", width)
+    lines += textwrap.wrap(f"try {top['fix']}", width)
+    return "\n".join(lines)
+
+
 def batch_line(summary):
     batches = summary.get("batches") or {}
     if not batches.get("count") and not batches.get("timeout"):
@@ -201,6 +217,8 @@ def plot_timeline(run, figure=Figure):
         title += f"\n{line}"
     if drawn < len(run):
         title += f"  [{drawn} of {len(run)} requests drawn, evenly spread]"
+    if finding_line(run.summary):
+        title += f"\n{finding_line(run.summary)}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=7, ncols=3)
     fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")
@@ -258,6 +276,8 @@ def plot_latency(run, figure=Figure):
              f"arrivals {arrival_text(run.summary)}")
     if run.summary.get("device_note"):
         title += f"; {run.summary['device_note']}"
+    if finding_line(run.summary):
+        title += f"\n{finding_line(run.summary, width=110)}"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.supxlabel(footer_text(run.summary), x=0.01, ha="left", fontsize=8, color="0.3")

@@ -5,6 +5,10 @@ import time
 
 from ..derive import profiles
 from ..derive.breakdown import line
+from ..derive.findings_base import Finding
+
+TOP_FINDINGS = 3  # printed after the table; summary.json and `explain` keep them all
+
 
 def print_table(summary, out, say=print):
     s = summary["stats"]
@@ -36,6 +40,26 @@ def print_table(summary, out, say=print):
         say(summary["device_note"])
     say_breakdown(summary, say)
     say(f"results: {out}")
+    print_findings(summary.get("findings"), out, say)
+
+
+def print_findings(found, out, say=print, limit=TOP_FINDINGS):
+    """The top findings, each with its evidence and a setting to try."""
+    if found is None:
+        return
+    if not found:
+        say("findings: none (every check passed or could not decide: python -m ovsched "
+            f"explain {out})")
+        return
+    shown = found[:limit] if limit else found
+    more = (f" (top {len(shown)} of {len(found)}; all: python -m ovsched explain {out})"
+            if len(found) > len(shown) else "")
+    say(f"findings{more}:")
+    for k, f in enumerate(shown, 1):
+        lines = Finding.from_dict(f).lines()
+        say(f"{k}. {lines[0]}")
+        for text in lines[1:]:
+            say(f"  {text}")
 
 
 def say_breakdown(summary, say=print):

@@ -25,7 +25,12 @@ MAX_BATCH_MARKS = 300
 # that a long compile does not squeeze the requests.
 BEFORE_START_SHARE = 0.25
 LABELS = {"cpu": "cpu (all cores, every process)", "process": "this process",
-          "gpu.awake": "gpu awake (whole card)", "npu": "npu (whole device)"}
+          "gpu.awake": "gpu awake (whole card)", "npu": "npu (whole device)",
+          "npu.process": "npu (this process)",
+          "gpu.adapter_busiest_engine": "gpu busiest engine (whole card)",
+          "gpu.process_busiest_engine": "gpu busiest engine (this process)"}
+CAPPED_MARK = dict(marker="v", s=14, color="#d62728", zorder=5, clip_on=False)
+CAPPED_LABEL = "capped at 0/100 % (measured value in utilization.csv)"
 
 
 def has_samples(run):
@@ -35,14 +40,24 @@ def has_samples(run):
 
 def series(samples):
     """{source: (time_s array, value array)} in time order, sources in first-seen order."""
+    return {source: (t, v) for source, (t, v, _, _) in details(samples).items()}
+
+
+def details(samples):
+    """{source: (time_s, value, period_s (NaN where unknown), capped)} arrays in time order;
+    files of earlier versions have no periods and nothing capped."""
+    n = len(samples["time_s"])
     t = np.asarray(samples["time_s"], dtype=float)
     v = np.asarray(samples["value"], dtype=float)
     src = np.asarray(samples["source"], dtype=object)
+    periods = samples.get("period_s") or [None] * n
+    p = np.asarray([np.nan if x is None else x for x in periods], dtype=float)
+    capped = np.asarray([u is not None for u in (samples.get("uncapped") or [None] * n)])
     out = {}
     for source in dict.fromkeys(samples["source"]):
         keep = src == source
         order = np.argsort(t[keep], kind="stable")
-        out[source] = (t[keep][order], v[keep][order])
+        out[source] = (t[keep][order], v[keep][order], p[keep][order], capped[keep][order])
     return out
 
 
@@ -93,14 +108,15 @@ def draw_strip(ax, run, to_x=None):
     seconds when None); each core thin and grey, the process's memory as text. Returns the
     sources drawn."""
     to_x = to_x or (lambda t: np.asarray(t, dtype=float))
-    period = period_s(run)
-    drawn, gpu_seen, core_labelled = [], {}, False
-    all_series = series(run.utilization)
-    for source, (t, v) in all_series.items():
+    drawn, gpu_seen, core_labelled, capped_labelled = [], {}, False, False
+    all_series = details(run.utilization)
+    for source, (t, v, p, capped) in all_series.items():
         if source.endswith("_mb"):
             continue
-        # a step from the period's start: prepend it so the first period is drawn too
-        x = to_x(np.concatenate([[t[0] - period], t]))
+        # a step from the period's start (its own, where the file has it; the GPU and the
+        # NPU have longer ones): prepend it so the first period is drawn too
+        first = p[0] if np.isfinite(p[0]) else period_s(run)
+        x = to_x(np.concatenate([[t[0] - first], t]))
         y = np.concatenate([[v[0]], v])
         if CORE.match(source):
             label = None if core_labelled else "each core"
@@ -110,6 +126,11 @@ def draw_strip(ax, run, to_x=None):
             ax.step(x, y, where="pre", lw=1.3 if source == "cpu" else 1.1,
                     color=_colour(source, gpu_seen), label=LABELS.get(source, source),
                     zorder=3)
+        if capped.any():
+            # where busy time came in a lump (GuC) or PDH passed 100 %: the mean is still true
+            ax.scatter(to_x(t[capped]), np.where(v[capped] > 50, 104.0, 1.0),
+                       label=None if capped_labelled else CAPPED_LABEL, **CAPPED_MARK)
+            capped_labelled = True
         drawn.append(source)
     if "rss_mb" in all_series:
         mb = all_series["rss_mb"][1]

@@ -1,13 +1,18 @@
 """A Chrome trace-event file of a run (``trace.json``), for Perfetto or chrome://tracing.
 
-One complete event per request on a track per queue slot, the wait for a free slot on a
-track of its own; each batched inference as an instant on a "batches" track (at its last
-completion), each timeout flush on a "timeout flushes" track (at its first completion: the
-timer expired before, after the flush's last submit); AUTO's switch window as a slice and
-device switches as instant events; each utilization source as a counter track (samples from
-the run's start on: compiling, before it, is only in ``utilization.csv``).
+One complete event per request on a track per queue slot, with its parts nested inside it
+(batch wait, device, callback: derive/breakdown.py; client and queue wait come before the
+submit, so they are the request's arguments, and so is compute, which has no start time);
+the wait for a free slot on a track of its own; each batched inference as an instant on a
+"batches" track (at its last completion), each timeout flush on a "timeout flushes" track (at
+its first completion: the timer expired before, after the flush's last submit); AUTO's
+switch window as a slice and device switches as instant events; each utilization source as a
+counter track (samples from the run's start on: compiling, before it, is only in
+``utilization.csv``).
 """
 
+
+from ..derive import breakdown
 
 PID = 1
 SCHEDULE_TID = 0  # the submit loop: time a request spent waiting for a free slot
@@ -47,6 +52,13 @@ def trace_events(run):
     latency = [round(v, 3) for v in run["latency_ms"].tolist()]
     lateness = [round(v, 3) for v in run["lateness_ms"].tolist()]
     waited = run.waited_for_slot.tolist()
+    parts = breakdown.parts(run.columns)
+    split = {k: parts[k].tolist() for k in ("batch_wait_ms", "device_ms", "callback_ms")}
+    args_of = {k: [None if v != v else round(v, 3) for v in parts[k].tolist()]
+               for k in breakdown.PARTS}
+    infer = run["infer_ms"].tolist()
+    compute = (run["compute_ms"].tolist() if "compute_ms" in run.columns
+               else [float("nan")] * len(run))
     for i, (due, sub, end) in enumerate(zip(due_us, sub_us, done_us)):
         if waited[i]:
             events.append({"name": f"request {i} waits", "cat": "schedule", "ph": "X",
@@ -61,7 +73,11 @@ def trace_events(run):
             "dur": max(round(end - sub, 1), 0.0), "pid": PID, "tid": slots[i] + 1,
             "args": {"request": i, "ran": ran[i], "batch": batches[i], "flush": flushes[i],
                      "device": devices[i], "latency_ms": latency[i],
-                     "lateness_ms": lateness[i]}})
+                     "lateness_ms": lateness[i],
+                     **{k: v[i] for k, v in args_of.items()},
+                     "compute_ms": None if compute[i] != compute[i] else round(compute[i], 3)}})
+        events += part_events(i, sub, end, slots[i] + 1, infer[i],
+                              {k: v[i] for k, v in split.items()})
     events += group_events(batches, ran, "batched", sub_us, done_us, slots)
     events += group_events(flushes, ran, "timeout", sub_us, done_us, slots)
     events += window_events(summary.get("device_switch_window"))
@@ -70,6 +86,32 @@ def trace_events(run):
                        "cat": "device", "ph": "i", "s": "g", "ts": _us(switch["time_s"]),
                        "pid": PID, "tid": 0, "args": switch})
     events += counter_events(run)
+    return events
+
+
+def part_events(i, sub_us, end_us, tid, infer_ms, part_ms):
+    """The request's time in OpenVINO as slices nested in its own: batch wait, device and
+    callback (or the whole inference, where batching cannot be split), end to end."""
+    if infer_ms != infer_ms:
+        return []
+    if part_ms["batch_wait_ms"] == part_ms["batch_wait_ms"]:
+        pieces = [("batch wait", part_ms["batch_wait_ms"]), ("device", part_ms["device_ms"])]
+    else:
+        pieces = [("inference (batch wait + device, not split)", infer_ms)]
+    pieces.append(("callback", part_ms["callback_ms"]))
+    events, at = [], sub_us
+    for name, ms in pieces:
+        if ms != ms:
+            break
+        # rounded to the parent's 0.1 us grid and kept inside it: a child never overflows
+        start = min(at, end_us)
+        stop = min(max(round(at + ms * 1e3, 1), start), end_us)
+        if name == "callback":
+            stop = end_us
+        events.append({"name": name, "cat": "part", "ph": "X", "ts": start,
+                       "dur": round(stop - start, 1), "pid": PID, "tid": tid,
+                       "args": {"request": i, "ms": round(ms, 3)}})
+        at = stop
     return events
 
 
