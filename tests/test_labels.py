@@ -26,7 +26,7 @@ def simulate(due_s, nireq, batch, timeout_s, timer_start_s, *, batch_infer_s=0.0
     submitted = np.full(n, nan)
     completed = np.full(n, nan)
     truth = [None] * n
-    idle = set(range(nireq))
+    idle = list(range(nireq))  # AsyncInferQueue: idle slots in the order they came back
     events, seq = [], [0]
     workers = [{"waiting": [], "gen": 0, "blocked": False}
                for _ in range(math.ceil(nireq / batch))]
@@ -60,8 +60,7 @@ def simulate(due_s, nireq, batch, timeout_s, timer_start_s, *, batch_infer_s=0.0
         restart(w, t)
 
     def submit(i, t):
-        s = min(idle)
-        idle.discard(s)
+        s = idle.pop(0)
         slot[i], submitted[i] = s, t
         queued = t + rng.uniform(0, 3e-4)
         at(queued, "push", s // batch, i)
@@ -84,7 +83,7 @@ def simulate(due_s, nireq, batch, timeout_s, timer_start_s, *, batch_infer_s=0.0
         elif kind == "free":
             i = data[0]
             completed[i] = t
-            idle.add(int(slot[i]))
+            idle.append(int(slot[i]))
             left -= 1
             if state["stalled"]:
                 state["stalled"] = False
@@ -191,6 +190,8 @@ def test_starved_slots_wait_for_the_timer():
     slots, text = starved_slots(3, 4)
     assert slots == [0, 1, 2] and "use nireq=4" in text
     assert starved_slots(5, 4)[1].startswith("slot 4 ")
+    assert "slots 0-3 short of a full batch" in starved_slots(6, 4)[1]
+    assert "short of" not in starved_slots(3, 4)[1]  # no other worker to disturb
     # the queue (and the timers) started at 0; timeout 200 ms
     submitted = np.arange(6) * 0.0003
     completed = [0.025, 0.026, 0.027, 0.028, 0.212, 0.214]
@@ -449,3 +450,17 @@ def test_a_batch_whose_members_all_report_different_profiles_is_unknown():
     bad = label_batches(slot, sub, done, profile_id=[1, 2, 3, 4], **args)
     assert list(bad.ran) == ["unknown"] * 4 and "another profile" in bad.notes[-1]
     assert np.isnan(bad.launch_s).all()
+
+
+def test_starved_slots_also_break_up_the_full_workers_batches():
+    # the queue hands out idle slots in the order they came back: slots 4-5 return only
+    # after the timer, so slots 0-3 are handed out mixed with them and often miss a batch
+    due = np.arange(60) * 0.003
+    slot, sub, done, truth = simulate(due, 6, 4, 0.010, -0.001, jitter_s=0.0005,
+                                      batch_infer_s=0.004, single_infer_s=0.002, seed=3)
+    full = [i for i in range(60) if slot[i] < 4]
+    alone = [i for i in full if truth[i] is not None and truth[i][0] == "timeout"]
+    assert alone, "slots 0-3 ran every request in a batch"
+    labels = label_batches(slot, sub, done, batch_size=4, timeout_ms=10,
+                           timer_start_s=(-0.002, 0.0), nireq=6, jitter_ms=1.0)
+    check_never_wrong(labels, truth, 4)

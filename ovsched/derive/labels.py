@@ -366,7 +366,9 @@ def starved_slots(nireq, batch_size):
     """Slots whose worker can never fill a batch, and a one-line warning ("" if none).
 
     Requests are dealt to workers ``batch_size`` at a time, so when ``nireq`` is not a
-    multiple of the batch the last worker holds fewer requests than a batch."""
+    multiple of the batch the last worker holds fewer requests than a batch. The queue
+    (``AsyncInferQueue``) hands out idle slots in the order they came back, so those slots,
+    back only after the timer, also break up the other workers' batches."""
     if batch_size <= 1 or nireq % batch_size == 0:
         return [], ""
     full = nireq // batch_size * batch_size
@@ -375,5 +377,9 @@ def starved_slots(nireq, batch_size):
     which = "slot" if len(slots) == 1 else "slots"
     text = (f"{which} {_ranges(slots)} can never fill a batch of {batch_size} (their worker "
             f"gets only {len(slots)} of the queue's {nireq} requests): each request there "
-            f"waits for the AUTO_BATCH_TIMEOUT timer and runs alone; use nireq={fix}")
+            f"waits for the AUTO_BATCH_TIMEOUT timer and runs alone"
+            + (f"; and as the queue hands out idle slots in the order they came back, these "
+               f"late ones also leave slots {_ranges(range(full))} short of a full batch at "
+               f"times, so that they too run requests alone" if full else "")
+            + f"; use nireq={fix}")
     return slots, text
