@@ -1,5 +1,5 @@
 """Device utilization: readers on fake /proc and /sys trees whose counters advance at known
-rates, the Windows PDH reader on recorded values, and the CPU reader on a real busy core."""
+rates, the Windows PDH reader on hand-written values, and the CPU reader on a real busy core."""
 
 import os
 import sys
@@ -342,7 +342,7 @@ def test_sampler_rejects_a_bad_period():
             utilization.Sampler(bad, readers=[])
 
 
-# Recorded from the shape PDH gives: one instance per process, adapter and engine.
+# Written by hand in the shape PDH gives: one instance per process, adapter and engine.
 LUID_GPU, LUID_NPU, LUID_GPU2 = "0x00000000_0x0000A1B2", "0x00000000_0x0000C3D4", \
     "0x00000000_0x0000E5F6"
 
@@ -387,8 +387,8 @@ def test_pdh_reader_sums_this_process_per_engine_type_and_finds_the_npu_by_luid(
 
 
 def test_pdh_reader_in_the_sampler():
-    recorded = {inst(1234, LUID_GPU, 0, "3D"): 25.0, inst(1234, LUID_NPU, 0, "Compute"): 60.0}
-    reader = windows_pdh.Reader(pid=1234, query=lambda: recorded, npu_luids=[NPU_DEVICE_LUID])
+    given = {inst(1234, LUID_GPU, 0, "3D"): 25.0, inst(1234, LUID_NPU, 0, "Compute"): 60.0}
+    reader = windows_pdh.Reader(pid=1234, query=lambda: given, npu_luids=[NPU_DEVICE_LUID])
     sampler = utilization.Sampler(20, readers=[reader], gpu_util_ms=20).start()
     time.sleep(0.3)
     sampler.stop()

@@ -207,7 +207,7 @@ def test_luid_text_follows_the_luid_structs_layout():
     assert windows_pdh.luid_text("0102") is None
 
 
-RECORDED_ADAPTERS = {
+HAND_WRITTEN_ADAPTERS = {
     inst(1234, LUID_GPU, 0, "3D"): 20.0,
     # Intel's NPU as public NPU monitors read it: engtype_3D instances on its own LUID
     inst(1234, LUID_NPU, 0, "3D"): 35.0, inst(77, LUID_NPU, 0, "3D"): 15.0,
@@ -217,7 +217,7 @@ RECORDED_ADAPTERS = {
 
 
 def test_the_npu_is_the_adapter_with_openvinos_luid():
-    reader = windows_pdh.Reader(pid=1234, query=lambda: RECORDED_ADAPTERS,
+    reader = windows_pdh.Reader(pid=1234, query=lambda: HAND_WRITTEN_ADAPTERS,
                                 npu_luids=[NPU_DEVICE_LUID])
     rates = reader.rates({}, reader.read(), 1.0)
     assert rates["npu"] == 50.0 and rates["npu.process"] == 35.0
@@ -225,7 +225,7 @@ def test_the_npu_is_the_adapter_with_openvinos_luid():
     assert rates["gpu.render"] == 20.0
     assert not any(v == 9.0 for v in rates.values())  # the other adapter is left out
     # without OpenVINO's LUID nothing is taken for the NPU, and the reason says so
-    blind = windows_pdh.Reader(pid=1234, query=lambda: RECORDED_ADAPTERS)
+    blind = windows_pdh.Reader(pid=1234, query=lambda: HAND_WRITTEN_ADAPTERS)
     rates = blind.rates({}, blind.read(), 1.0)
     assert not any(s.startswith("npu") for s in rates)
     assert "DEVICE_LUID" in blind.unavailable()["npu"]
@@ -234,15 +234,15 @@ def test_the_npu_is_the_adapter_with_openvinos_luid():
 
 def test_task_managers_views_beside_the_class_share():
     # one compute engine of four busy with this process, another process on the 3D engine
-    recorded = {inst(1234, LUID_GPU, 1, "Compute_0"): 100.0,
+    given = {inst(1234, LUID_GPU, 1, "Compute_0"): 100.0,
                 **{inst(1234, LUID_GPU, e, f"Compute_{e - 1}"): 0.0 for e in (2, 3, 4)},
                 inst(1234, LUID_GPU, 0, "3D"): 10.0, inst(555, LUID_GPU, 0, "3D"): 70.0}
-    reader = windows_pdh.Reader(pid=1234, query=lambda: recorded)
+    reader = windows_pdh.Reader(pid=1234, query=lambda: given)
     rates = reader.rates({}, reader.read(), 1.0)
     assert rates["gpu.compute"] == 25.0  # the class's share, the same meaning as on Linux
     assert rates["gpu.process_busiest_engine"] == 100.0  # Task Manager's process column
     assert rates["gpu.adapter_busiest_engine"] == 100.0  # Task Manager's GPU graph
-    recorded[inst(1234, LUID_GPU, 1, "Compute_0")] = 5.0
+    given[inst(1234, LUID_GPU, 1, "Compute_0")] = 5.0
     rates = reader.rates({}, reader.read(), 1.0)
     assert rates["gpu.process_busiest_engine"] == 10.0
     assert rates["gpu.adapter_busiest_engine"] == 80.0  # every process on the 3D engine
@@ -383,8 +383,8 @@ def test_a_capture_of_fake_trees_replays_to_the_same_samples(tmp_path, monkeypat
         capture.read_raw(str(tmp_path / "x.jsonl"))
 
 
-def test_a_capture_of_recorded_pdh_values_replays(tmp_path):
-    readings = iter([RECORDED_ADAPTERS, {}, RECORDED_ADAPTERS] + [RECORDED_ADAPTERS] * 500)
+def test_a_capture_of_hand_written_pdh_values_replays(tmp_path):
+    readings = iter([HAND_WRITTEN_ADAPTERS, {}, HAND_WRITTEN_ADAPTERS] + [HAND_WRITTEN_ADAPTERS] * 500)
     reader = windows_pdh.Reader(pid=1234, query=lambda: next(readings),
                                 npu_luids=[NPU_DEVICE_LUID])
     sampler = utilization.Sampler(20, readers=[reader], gpu_util_ms=20, capture=True).start()

@@ -19,8 +19,8 @@ an adapter with a 3D engine that is not the NPU is a GPU; any other adapter is l
 
 PDH turns the counter into a rate between two collections itself, so a reading holds rates
 already. ``query`` can be any function returning {instance name: percent}, which is how tests
-feed it recorded values. ``ctypes`` loads ``pdh.dll`` only when a real query is made, so this
-module imports on every OS. Collecting ``\\GPU Engine(*)`` is expensive, so this reader runs at
+feed it values written by hand. ``ctypes`` loads ``pdh.dll`` only when a real query is made, so
+this module imports on every OS. Collecting ``\\GPU Engine(*)`` is expensive, so this reader runs at
 the GPU readers' own period (``gpu_util_ms``).
 """
 
