@@ -25,7 +25,8 @@ MAX_BATCH_MARKS = 300
 # that a long compile does not squeeze the requests.
 BEFORE_START_SHARE = 0.25
 LABELS = {"cpu": "cpu (all cores, every process)", "process": "this process",
-          "gpu.awake": "gpu awake (whole card)", "npu": "npu (whole device)",
+          "gpu.awake": "gpu awake (whole card)", "gpu.awake.gt1": "gpu GT 1 awake (media)",
+          "npu": "npu (whole device)",
           "npu.process": "npu (this process)",
           "gpu.adapter_busiest_engine": "gpu busiest engine (whole card)",
           "gpu.process_busiest_engine": "gpu busiest engine (this process)"}
