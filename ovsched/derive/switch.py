@@ -18,6 +18,16 @@ for every helper request to finish and released the helper. So:
 
 Requests whose time in flight overlaps that window are "during the switch": the records
 cannot tell which device ran them.
+
+When the accelerator compiled before the helper, the property reads the accelerator
+first, then ``(CPU)`` once the helper is compiled, then the accelerator again once the
+helper is released; AUTO sends every request to the accelerator from the moment it is
+ready, so a request submitted after any reading of the accelerator ran there, whatever
+the readings after it say.
+
+How long the release may lag the helper's last completion is a thread's wake-up: the
+allowance comes from the run's own data (as the batch labels' does), ``RELEASE_LAG_S``
+only for runs saved without it.
 """
 
 import threading
@@ -99,18 +109,29 @@ def last_idle_s(submitted_s, completed_s, before_s):
     return float(sub[starts[-1]])
 
 
+def first_accelerator(readings):
+    """``(device, first_s)`` of the first reading that names the accelerator, or None."""
+    for r in readings or []:
+        if r["device"] != HELPER:
+            return r["device"], r["first_s"]
+    return None
+
+
 def switch_window(readings, submitted_s, completed_s, lag_s=RELEASE_LAG_S):
     """The window holding AUTO's move from its helper to an accelerator, or None.
 
     ``readings``: ``DeviceLog.summary()`` (time order). The window ends at the first
     reading of the accelerator and starts at the last idle moment before the last helper
-    reading (see the module docstring)."""
+    reading that precedes it, less ``lag_s`` (see the module docstring). No window when
+    the accelerator was read before any helper reading: it was ready first."""
     readings = list(readings or [])
     helper_seen = None
     for k, r in enumerate(readings):
         if r["device"] == HELPER:
             helper_seen = k
-        elif helper_seen is not None:
+        elif helper_seen is None:
+            return None  # the accelerator was ready before the helper: no switch to place
+        else:
             last_helper_s = readings[helper_seen]["last_s"]
             first_s = r["first_s"]
             start_s = last_idle_s(submitted_s, completed_s, last_helper_s - lag_s)
@@ -136,8 +157,13 @@ def during(window, submitted_s, completed_s):
     return (sub < _us(window["end_s"])) & (done > _us(window["start_s"]))
 
 
-def placed(devices, window, submitted_s, completed_s):
-    """Each request's device, or DURING where the window leaves it undecided."""
+def placed(devices, window, submitted_s, completed_s, readings=None):
+    """Each request's device, or DURING where the window leaves it undecided. With the
+    ``readings``, a request submitted after the first reading of the accelerator is placed
+    there, whatever was read at its own submit (see the module docstring)."""
     devices = np.asarray(devices, dtype=object).copy()
     devices[during(window, submitted_s, completed_s)] = DURING
+    first = first_accelerator(readings)
+    if first is not None:
+        devices[_us(submitted_s) > _us(first[1])] = first[0]
     return devices

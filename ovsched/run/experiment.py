@@ -479,13 +479,20 @@ def place_switch(run):
     """AUTO's move from its CPU helper to the accelerator as a window (switch.py), and each
     request's device with the ones in flight inside it named ``switch.DURING``."""
     s = run.summary
-    window = switch.switch_window(s.get("device_readings"), run["submitted_s"],
-                                  run["completed_s"])
+    readings = s.get("device_readings")
+    lag_ms, how = labels.allowance(run["submitted_s"], run["completed_s"],
+                                   run.columns.get("infer_ms"),
+                                   (s.get("wake_probe") or {}).get("max_ms"))
+    window = switch.switch_window(readings, run["submitted_s"], run["completed_s"],
+                                  lag_s=lag_ms / 1e3)
     if window:
         inside = switch.during(window, run["submitted_s"], run["completed_s"])
-        window["requests"] = int(inside.sum())
+        window.update(requests=int(inside.sum()), allowance_ms=lag_ms,
+                      allowance_from="how late AUTO's release of its idle helper may come: "
+                                     + how)
     s["device_switch_window"] = window
-    return switch.placed(run["device"], window, run["submitted_s"], run["completed_s"])
+    return switch.placed(run["device"], window, run["submitted_s"], run["completed_s"],
+                         readings)
 
 
 def derive(run, info):
