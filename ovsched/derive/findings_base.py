@@ -103,10 +103,8 @@ def summary_get(summary, *keys):
     for key in keys:
         if value is None:
             return None
-        if isinstance(value, dict):
-            value = value.get(key)
-        else:
-            value = getattr(value, key, None)
+        # a dict, or a typed part of the summary, which reads by JSON key the same way
+        value = value.get(key) if hasattr(value, "get") else getattr(value, key, None)
     return value
 
 
