@@ -372,3 +372,17 @@ def test_old_runs_load_for_explain_with_their_own_columns():
         assert "queue_wait_ms" not in r.columns  # what these fixtures stand for
         found = findings.find(r)
         assert all(isinstance(f, Finding) for f in found)
+
+
+def test_a_flood_is_a_note_with_the_rate_the_device_sustained():
+    n = 50
+    due = np.zeros(n)
+    sub = np.arange(n) * 0.0001
+    done = 0.02 + np.arange(n) * 0.02  # one every 20 ms: 50/s
+    r = Run.from_arrays(due, sub, done, np.zeros(n), np.full(n, "CPU", dtype=object),
+                        np.full(n, 19.0))
+    r.summary = {"device": "CPU", "nireq": 1, "batching": {"batching": False},
+                 "settings": {"device": "CPU", "interval": 0.0}}
+    f = {f.id: f for f in findings.find(r)}["overload"]
+    assert f.severity == "info" and f.values["sustained_per_s"] == pytest.approx(50.0)
+    assert f.fix.startswith("--interval=22.0")

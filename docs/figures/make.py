@@ -47,6 +47,8 @@ FIGURES = {
     "preset-1.3.2-utilization": (["1.3.2"], "own"),
     "preset-1.3.3a": (["1.3.3a"], "own"),
     "preset-1.3.3b": (["1.3.3b"], "own"),
+    # the README's worked example of findings: the run's own figure names its top finding
+    "findings-1.3.3a": (["1.3.3a"], "own"),
     "compare-timeout": (["1.3.3a", "1.3.3b"], "compare"),
     "compare-hint": (["1.2.3", "1.2.4"], "compare"),
     "sweep-cpu": (["sweep-cpu"], "own"),

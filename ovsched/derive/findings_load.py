@@ -159,26 +159,33 @@ def check_pacing(ctx):
         return None
     why = []
     priority = summary_get(run.summary, "submit_thread_priority")
-    if priority == "default":
+    due = run["scheduled_s"]
+    flood = bool(np.nanmax(due) <= np.nanmin(due)) if np.isfinite(due).any() else False
+    if priority == "default" and flood:
+        why.append("every request was due at once, and the submit thread asks for real-time "
+                   "priority only when requests are paced")
+    elif priority == "default":
         why.append("the submit thread had no real-time priority (it needs root, "
                    "CAP_SYS_NICE or an rtprio limit: ulimit -r)")
     others = _others_mean(run)
     if others is not None and others >= OTHERS_PCT:
         why.append(f"the machine was busy: other programs used {fmt(others, 0)} % of its "
                    f"CPUs on average")
-    if summary_get(run.summary, "settings", "show"):
-        why.append("the live window drew on the same machine")
     text = (f"the submit thread's own delay (pacing) p99 {fmt(p99)} ms, max "
             f"{fmt(float(np.nanmax(own)))} ms; {int(late.sum())} of {ctx.n} requests were "
             f"submitted more than 1 ms after they could have been")
-    text += ("; why: " + "; ".join(why)) if why else "; why: unknown (no utilization samples "\
-        "and the thread had real-time priority)" if others is None else ""
+    if why:
+        text += "; why: " + "; ".join(why)
+    else:
+        known = [f"the thread had real-time priority ({priority})" if priority else
+                 "the thread's priority was not recorded",
+                 f"other programs used {fmt(others, 0)} % of the CPUs" if others is not None
+                 else "no utilization samples"]
+        text += "; why: unknown (" + ", ".join(known) + ")"
     fixes = []
-    if priority == "default":
+    if priority == "default" and not flood:
         fixes.append("allow real-time priority (ulimit -r 1, or CAP_SYS_NICE)")
     fixes.append("run on a quiet machine")
-    if summary_get(run.summary, "settings", "show"):
-        fixes.append("--show=False")
     return Finding("pacing", "warn", "the client fell behind its own schedule", text,
                    "; ".join(fixes), request_ranges(np.flatnonzero(late)),
                    {"pacing_p99_ms": p99, "pacing_max_ms": float(np.nanmax(own)),

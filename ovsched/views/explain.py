@@ -55,6 +55,9 @@ def findings_lines(run):
         out += [f"  {line}" for line in lines[1:]]
         if f.impact_ms is not None:
             out.append(f"      accounts for {fmt(f.impact_ms, 0)} ms of this run")
+    clear = [name for name, r in checked if r is None]
+    if clear:
+        out.append(f"checked, nothing found: {', '.join(clear)}")
     skipped = [(name, r.reason) for name, r in checked if isinstance(r, Skip)]
     if skipped:
         out.append("not checked (the run's data cannot decide):")
