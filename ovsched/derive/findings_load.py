@@ -101,7 +101,7 @@ def check_device_queueing(ctx):
         return Skip("NUM_STREAMS is unknown: the compiled model did not report it (AUTO and "
                     "MULTI do not), or the run was saved before it was recorded")
     size = int(ctx.batching.get("batch_size") or 1) if ctx.batching.get("batching") else 1
-    capacity = int(streams) * size
+    capacity = _capacity(run, ctx.batching)
     device = device_ms(run)
     if device is None:
         return Skip("device time is unknown: the requests' batch waits are not known "
@@ -208,6 +208,8 @@ def check_other_programs(ctx):
     if keep.sum() < 4:
         return None
     keep[:1] = False  # the first request carries the first inference's own cost
+    # only requests that found the device free: a wait for a stream is queueing, not others
+    keep &= in_flight_at_submit(run) <= _capacity(run, ctx.batching)
     if keep.sum() < 4:
         return None
     med = float(np.median(lat[keep]))
@@ -220,7 +222,8 @@ def check_other_programs(ctx):
         return None
     rest = keep & ~spikes & np.isfinite(others)
     cpu_mean, proc_mean = _during_sources(run, series, busy)
-    text = (f"{_count(int(spikes.sum()), 'request')} took more than {SPIKE_RATIO:g} x the median "
+    text = (f"of the requests that found the device free, "
+            f"{_count(int(spikes.sum()), 'request')} took more than {SPIKE_RATIO:g} x their median "
             f"{what} ({fmt(med)} ms); during {int(busy.sum())} of them other programs used "
             f"{fmt(float(np.nanmean(others[busy])), 0)} % of the machine's CPUs (cpu "
             f"{fmt(cpu_mean, 0)} % against this process's {fmt(proc_mean, 0)} %)")
@@ -387,6 +390,14 @@ def _others_mean(run):
     if not keep.any():
         return None
     return float(np.mean(series["cpu"][keep] - series["process"][keep]))
+
+
+def _capacity(run, batching):
+    """How many requests the device runs at once (streams x batch); 1 when the streams are
+    unknown, the one count that never takes a queued request for a free one."""
+    streams = summary_get(run.summary, "num_streams")
+    size = int(batching.get("batch_size") or 1) if batching.get("batching") else 1
+    return int(streams) * size if streams else 1
 
 
 def _count(n, word):
