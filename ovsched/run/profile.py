@@ -79,7 +79,7 @@ class ProfileReader:
     ``busy()``, when given, is true while another request is in flight: the profile is
     then skipped (``skipped``), for it cannot be the request's own."""
 
-    def __init__(self, requests, niter, clock, slot_of, done_order, busy=None):
+    def __init__(self, requests, niter, clock, slot_of, done_order, busy=None, favour=None):
         self.requests = list(requests)
         self.clock = clock
         self.slot_of = slot_of
@@ -89,11 +89,16 @@ class ProfileReader:
         self.key_id = np.full(niter, -1, dtype=int)
         self.gate_wait_ms = np.zeros(niter)
         self.errors = []
-        self.cpu_s = 0.0
+        self.cpu_s = 0.0  # the thread's whole CPU time
+        self.read_cpu_s = 0.0  # of which in reading the lists
         # where no batching is: another request in flight makes a profile not provably
         # the request's own, so it is not read at all (derive/profiles.py decides the rest)
         self.busy = busy
         self.skipped = np.zeros(niter, dtype=bool)
+        # the submit thread's priority, where it has one: a gate waits for this thread, and
+        # on a busy machine a thread of default priority can wait tens of ms for a core
+        self.favour = favour
+        self.priority = "default"
         self._ids = {}
         self._free = [threading.Event() for _ in self.requests]
         for gate in self._free:
@@ -128,6 +133,7 @@ class ProfileReader:
             self.read_s[i] = self.clock()
             self._free[slot].set()
             return
+        cpu0 = time.thread_time()
         try:
             info = self.requests[slot].profiling_info
             real = tuple(p.real_time for p in info)
@@ -140,6 +146,7 @@ class ProfileReader:
         finally:
             self.read_s[i] = self.clock()
             self._free[slot].set()
+            self.read_cpu_s += time.thread_time() - cpu0
         if real:
             total = sum(real, real[0] * 0)
             self.sum_ms[i] = total.total_seconds() * 1e3
@@ -148,6 +155,8 @@ class ProfileReader:
             self.errors.append("empty profile")
 
     def _loop(self):
+        if self.favour is not None:
+            self.priority = self.favour()
         cpu0 = time.thread_time()
         seen = 0
         while True:
@@ -177,9 +186,11 @@ class ProfileReader:
         waited = waits[waits > 0]
         read = int(np.sum(~np.isnan(self.sum_ms[:n])))
         return {"read": read, "skipped": int(self.skipped[:n].sum()),
+                "reader_priority": self.priority,
                 "errors": list(self.errors),
                 "gate_waits": int(waited.size),
                 "gate_wait_ms": {"total": float(waited.sum()),
                                  "max": float(waited.max()) if waited.size else 0.0},
                 "reader_cpu_s": self.cpu_s,
-                "reader_cpu_ms_per_request": self.cpu_s * 1e3 / read if read else None}
+                "reader_cpu_ms_per_request": self.cpu_s * 1e3 / n if n else None,
+                "read_cpu_ms_per_read": self.read_cpu_s * 1e3 / read if read else None}
