@@ -8,7 +8,9 @@ took, so the parts add up to it exactly:
   before it (a request due while its predecessor waits for a slot cannot be submitted);
 - ``queue_wait_ms`` (recorded): the submit waited for a free queue slot;
 - ``batch_wait_ms`` = launch - submit: waiting in automatic batching for the batch to fill
-  (``batched``) or for the timer (``timeout``); 0 where nothing batches (``single``);
+  (``batched``) or for the timer (``timeout``); 0 where nothing batches (``single``). The
+  launch is the labels' replay's, within its uncertainty, held inside the request's own
+  submit-to-end interval (``launch_within``);
 - ``device_ms``     = infer_ms - batch_wait: in the device, waiting for a free stream included;
 - ``callback_ms``   = latency - infer_ms: from OpenVINO's end of the request to the tool's
   completion stamp.
@@ -67,7 +69,7 @@ def parts(c):
     queue_wait = _column(c, "queue_wait_ms", n)
     infer = _column(c, "infer_ms", n)
     ran = np.asarray(c["ran"], dtype=object) if "ran" in c else np.full(n, "", dtype=object)
-    launch = _column(c, "launch_s", n)
+    launch = launch_within(c, submitted, infer)
     batch_wait = np.full(n, np.nan)
     batch_wait[ran == "single"] = 0.0
     launched = np.isin(ran, LAUNCHED)
@@ -78,6 +80,29 @@ def parts(c):
             "batch_wait_ms": np.where(done, batch_wait, np.nan),
             "device_ms": np.where(done, infer - batch_wait, np.nan),
             "callback_ms": latency - infer}
+
+
+def launch_within(c, submitted_s, infer_ms):
+    """Each request's launch, from the labels' replay (``launch_s`` ± ``launch_err_ms``),
+    held to what the request's own record proves: its batch launched after its submit and
+    before OpenVINO's end of it (its clock starts inside ``start_async``, after the submit
+    stamp, so ``submitted_s + infer_ms`` is the earliest that end can be). Where the
+    replay's interval and the record overlap, the middle of the overlap; where they do not,
+    NaN (``launch_conflicts`` counts them)."""
+    n = len(submitted_s)
+    launch = _column(c, "launch_s", n)
+    err_s = np.nan_to_num(_column(c, "launch_err_ms", n), nan=0.0) / 1e3
+    lo = np.maximum(launch - err_s, submitted_s)
+    hi = np.minimum(launch + err_s, submitted_s + infer_ms / 1e3)
+    return np.where(lo <= hi, (lo + hi) / 2, np.nan)
+
+
+def launch_conflicts(c):
+    """How many requests have a launch from the replay that their own record rules out."""
+    submitted = np.asarray(c["submitted_s"], dtype=float)
+    infer = _column(c, "infer_ms", len(submitted))
+    given = ~np.isnan(_column(c, "launch_s", len(submitted)))
+    return int(np.sum(given & np.isnan(launch_within(c, submitted, infer))))
 
 
 def notes(c, p=None):
@@ -97,7 +122,12 @@ def notes(c, p=None):
     if unknown:
         said.append(f"batch wait and device unknown for {unknown} request(s) labelled "
                     f"unknown (see the batch notes): infer_ms stands in their place")
-    blank = done & np.isin(ran, LAUNCHED) & np.isnan(p["batch_wait_ms"])
+    conflicts = launch_conflicts(c)
+    if conflicts:
+        said.append(f"batch wait and device unknown for {conflicts} request(s): the replay "
+                    f"places their launch outside their own submit-to-end interval")
+    blank = done & np.isin(ran, LAUNCHED) & np.isnan(p["batch_wait_ms"]) & np.isnan(
+        _column(c, "launch_s", n))
     if blank.any():
         said.append(f"batch wait and device unknown for {int(blank.sum())} batched or "
                     f"timeout request(s): the run has no launch times of its batches "
