@@ -201,3 +201,28 @@ def test_a_launch_is_held_inside_the_requests_own_record():
     said = breakdown.notes(c, p)
     assert said == ["batch wait and device unknown for 1 request(s): the replay places their "
                     "launch outside their own submit-to-end interval"]
+
+
+@pytest.mark.parametrize("name", ["700fae2-latency", "700fae2-timeline", "d3b8048-latency",
+                                  "d3b8048-timeline"])
+def test_runs_saved_by_earlier_versions_say_what_they_can(name):
+    from pathlib import Path
+
+    from ovsched.views.breakdown_figure import plot_breakdown
+    from ovsched.views.trace import trace_events
+
+    run = read_run(Path(__file__).parent / "fixtures" / "findings-old" / name)
+    block = breakdown.summarize(run.columns)
+    assert block["split"] == 0 and len(block["notes"]) == 2
+    for entry in block["requests"]:
+        # what is known as a whole stands in: the late submit and OpenVINO's own time
+        assert set(entry["parts_ms"]) == {"lateness_ms", "infer_ms", "callback_ms"}
+        total = sum(entry["parts_ms"].values())
+        assert total == pytest.approx(entry["response_ms"], abs=0.003)
+        assert "late submit (client + queue wait, not split)" in breakdown.line(entry) or \
+            "inference (batch wait + device, not split)" in breakdown.line(entry)
+    from ovsched.views.breakdown_figure import layers
+    values, done = layers(run.columns)
+    assert np.allclose(sum(values.values())[done], breakdown.response_ms(run.columns)[done],
+                       atol=0.003)
+    assert plot_breakdown(run).axes and trace_events(run)

@@ -38,7 +38,8 @@ PARTS = ("client_ms", "queue_wait_ms", "batch_wait_ms", "device_ms", "callback_m
 COLUMNS = PARTS + ("compute_ms", "profile_id")
 NAMES = {"client_ms": "client", "queue_wait_ms": "queue wait", "batch_wait_ms": "batch wait",
          "device_ms": "device", "callback_ms": "callback",
-         "infer_ms": "inference (batch wait + device, not split)"}
+         "infer_ms": "inference (batch wait + device, not split)",
+         "lateness_ms": "late submit (client + queue wait, not split)"}
 RANKS = (("median", 50.0), ("p90", 90.0), ("p99", 99.0), ("slowest", 100.0))
 LAUNCHED = ("batched", "timeout")
 
@@ -159,7 +160,10 @@ def _entry(label, i, c, p, response):
     shown = dict(values)
     if not split:  # the device's time is known only as a whole
         del shown["batch_wait_ms"], shown["device_ms"]
-        shown["infer_ms"] = float(c["infer_ms"][i])
+        shown["infer_ms"] = float(c["infer_ms"][i]) if "infer_ms" in c else math.nan
+    if math.isnan(values["queue_wait_ms"]):  # saved before the wait was recorded
+        del shown["client_ms"], shown["queue_wait_ms"]
+        shown["lateness_ms"] = (float(c["submitted_s"][i]) - float(c["scheduled_s"][i])) * 1e3
     shares = {k: (v / total if total > 0 and not math.isnan(v) else None)
               for k, v in shown.items()}
     compute = c.get("compute_ms")
@@ -204,6 +208,7 @@ def line(entry):
     + 12 % device + 5 % queue wait" (parts under half a percent left out)."""
     shares = [(v, k) for k, v in entry["shares"].items() if v is not None and v >= 0.005]
     shares.sort(key=lambda s: -s[0])
-    said = " + ".join(f"{v * 100:.0f} % {NAMES[k]}" for v, k in shares) or "nothing to split"
+    said = " + ".join(f"{v * 100:.0f} % {NAMES[k]}" for v, k in shares) or \
+        "parts unknown (see the notes)"
     return (f"{entry['rank']} response {entry['response_ms']:.0f} ms "
             f"(request {entry['request']}) = {said}")

@@ -14,6 +14,7 @@ FIGURE_NAME = "breakdown.png"
 # not split (label unknown, or no launch time).
 LAYERS = (("client_ms", "client (submitted late: own delay or earlier waits)", "#bcbd22"),
           ("queue_wait_ms", "queue wait (no free slot)", "#7f7f7f"),
+          ("lateness_ms", "late submit: client + queue wait, not split (older run)", "#dbdb8d"),
           ("batch_wait_ms", "batch wait (filling, or the timer)", "#ff7f0e"),
           ("device_ms", "device (streams included)", "#1f77b4"),
           ("infer_ms", "inference: batch wait + device, not split", "#c5b0d5"),
@@ -32,6 +33,9 @@ def layers(c):
     for name, _, _ in LAYERS:
         if name == "infer_ms":
             v = np.where(split, 0.0, np.asarray(c["infer_ms"], dtype=float))
+        elif name == "lateness_ms":
+            late = (np.asarray(c["submitted_s"], float) - np.asarray(c["scheduled_s"], float))
+            v = np.where(np.isnan(p["queue_wait_ms"]), late * 1e3, 0.0)
         else:
             v = p[name]
         values[name] = np.where(done, np.nan_to_num(v, nan=0.0), 0.0)
