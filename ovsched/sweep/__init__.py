@@ -14,9 +14,23 @@ p50 and p99 are taken over the pooled requests of a cell's repeats, with a 95 % 
 (blank where there are too few requests: a p99 needs at least 368 independent ones).
 
 Sweep keys: ``--batch=1,4,16`` (1 = no batching; N runs ``BATCH:DEVICE(N)``),
-``--repeat=3``, ``--p99_ms=BUDGET`` (advise the highest throughput whose p99's upper bound
-fits it), ``--out=FOLDER`` (default sweeps/<time>), ``--resume`` (finish the sweep in
+``--repeat=3`` (each repeat k draws its Poisson arrivals with seed + k - 1),
+``--p99_ms=BUDGET`` (a grid: advise the highest throughput among the cells whose p99's upper
+bound fits it), ``--out=FOLDER`` (default sweeps/<time>), ``--resume`` (finish the sweep in
 ``--out``), ``--yes`` (run a grid of more than 500 cells).
+
+    python -m ovsched sweep --find_rate --p99_ms=200 --device=CPU --batch=1,4 \
+        --AUTO_BATCH_TIMEOUT=100 --interval=400,100,25 --out=sweeps/capacity
+
+``--find_rate`` (with ``--p99_ms=BUDGET``): for each setting (device, batch, timeout, nireq,
+...) the highest Poisson request rate that keeps up and whose p99's upper 95 % bound fits
+the budget. The rates of ``--interval`` (1000/interval per s) are a coarse ladder, every
+rung probed (p99 need not rise with the rate); then the highest edge that fits is bisected
+until bracketed within 5 %: at most 9 probes a setting (default ladder: 0.5x to 4x the
+script's rate). A probe runs ``repeat`` runs of ``--niter`` requests (default 400) and more,
+up to 8, while its p99 cannot be bounded or its interval straddles the budget; one it still
+cannot decide does not count as fitting. Writes capacity.csv, capacity.png, and every probe
+in sweep.csv and sweep.png.
 """
 
 import sys
@@ -47,6 +61,9 @@ def main(argv=None):
         return EXIT_OK
     with Interrupt(keep=program) as interrupt:
         try:
+            if "--find_rate" in argv:
+                from .capacity import run_find_rate
+                return run_find_rate(argv, interrupt)
             return run_grid(argv, interrupt)
         except UsageError as e:
             print(f"error: {e}", file=sys.stderr)

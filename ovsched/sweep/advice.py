@@ -8,15 +8,22 @@ import math
 from .results import KEEP_UP
 
 
-def describe_cell(row):
-    """'BATCH:CPU(4), timeout 100 ms' or 'CPU (no batching)', and the other varying keys."""
+def describe_cell(row, keys=None):
+    """'BATCH:CPU(4), timeout 100 ms' or 'CPU (no batching)', and the labels of ``keys``
+    (default: every label; ``varying(rows)`` gives those that tell the rows apart)."""
     if not row.batching:
         text = f"{row.device} (no batching)"
     else:
         timeout = "unknown" if row.timeout_ms is None else f"{row.timeout_ms:g} ms"
         text = f"{row.device}, timeout {timeout}"
-    extra = ", ".join(f"{k} {v}" for k, v in row.labels.items())
+    extra = ", ".join(f"{k} {v}" for k, v in row.labels.items() if keys is None or k in keys)
     return f"{text}, {extra}" if extra else text
+
+
+def varying(rows):
+    """The label keys whose values differ between ``rows``."""
+    keys = dict.fromkeys(k for r in rows for k in r.labels)
+    return tuple(k for k in keys if len({r.labels.get(k) for r in rows}) > 1)
 
 
 def _rate_text(rate):
@@ -41,11 +48,11 @@ def too_few(row):
             if need else "too few requests for a bound")
 
 
-def row_text(row):
+def row_text(row, keys=None):
     due = row.due_per_s
     of = f" of {due:.1f}/s due" if due is not None and math.isfinite(due) else ""
     achieved = "unknown" if row.achieved_per_s is None else f"{row.achieved_per_s:.1f}/s"
-    return (f"{describe_cell(row)} [{row.cell}]: {p99_text(row)}, p50 {_ms(row.p50_ms)} ms, "
+    return (f"{describe_cell(row, keys)} [{row.cell}]: {p99_text(row)}, p50 {_ms(row.p50_ms)} ms, "
             f"achieved {achieved}{of}, {row.requests} requests in {row.repeats} runs")
 
 
@@ -82,26 +89,27 @@ def advise(rows, p99_budget_ms=None):
     Without a budget: the lowest p99 that keeps up, beside no batching. With one: the
     highest achieved throughput whose p99 surely fits."""
     advice = []
+    keys = varying(rows)
     for rate, group in by_offered_rate(rows).items():
         head = f"offered {_rate_text(rate)}:"
         if p99_budget_ms is not None:
-            best, lines = within_budget(group, p99_budget_ms, head)
+            best, lines = within_budget(group, p99_budget_ms, head, keys)
         else:
-            best, lines = lowest_p99(group, head)
+            best, lines = lowest_p99(group, head, keys)
         advice.append((rate, best, lines))
     return advice
 
 
-def lowest_p99(group, head):
+def lowest_p99(group, head, keys=None):
     best = best_keeping_up(group)
     plain = [r for r in group if not r.batching]
     base = best_keeping_up(plain) or (min(plain, key=lambda r: r.p99_ms) if plain else None)
     if best is None:
         top = max(group, key=lambda r: r.achieved_per_s or 0)
         return None, [f"{head} no setting keeps up (achieved >= {KEEP_UP:.0%} of offered); "
-                      f"the most came from {describe_cell(top)} [{top.cell}]: "
+                      f"the most came from {describe_cell(top, keys)} [{top.cell}]: "
                       f"{top.achieved_per_s or 0:.1f}/s"]
-    lines = [f"{head} lowest p99 that keeps up: {row_text(best)}"]
+    lines = [f"{head} lowest p99 that keeps up: {row_text(best, keys)}"]
     others = [r for r in group if r.keeps_up and r is not best]
     if not best.p99_bounded:
         lines.append(f"  cannot rank the settings at this rate: {too_few(best)}")
@@ -117,17 +125,17 @@ def lowest_p99(group, head):
         lines.append("  batching does not help here: no batched setting that keeps up has a "
                      "lower p99 than no batching")
     elif not base.keeps_up:
-        lines.append(f"  no batching does not keep up: {row_text(base)}")
+        lines.append(f"  no batching does not keep up: {row_text(base, keys)}")
     else:
         verdict = separated(best, base)
         if verdict is None:
-            lines.append(f"  beside no batching, {row_text(base)}: too few requests to rank "
+            lines.append(f"  beside no batching, {row_text(base, keys)}: too few requests to rank "
                          f"them")
         elif verdict == 0:
-            lines.append(f"  beside no batching, {row_text(base)}: no significant difference "
+            lines.append(f"  beside no batching, {row_text(base, keys)}: no significant difference "
                          f"(their 95 % intervals overlap)")
         else:
-            lines.append(f"  beside no batching, {row_text(base)}: batching lowers p99 by "
+            lines.append(f"  beside no batching, {row_text(base, keys)}: batching lowers p99 by "
                          f"{base.p99_ms - best.p99_ms:.1f} ms")
     return best, lines
 
@@ -143,23 +151,23 @@ def fits(row, budget_ms):
     return None
 
 
-def within_budget(group, budget_ms, head):
+def within_budget(group, budget_ms, head, keys=None):
     served = [r for r in group if r.keeps_up and fits(r, budget_ms)]
     maybe = [r for r in group if r.keeps_up and fits(r, budget_ms) is None]
     if not served:
         lines = [f"{head} no setting that keeps up has a p99 surely within {budget_ms:g} ms"]
         if maybe:
             r = min(maybe, key=lambda r: r.p99_ms)
-            lines.append(f"  cannot tell for {row_text(r)}")
+            lines.append(f"  cannot tell for {row_text(r, keys)}")
         return None, lines
     best = max(served, key=lambda r: r.achieved_per_s or 0)
-    lines = [f"{head} highest throughput with p99 <= {budget_ms:g} ms: {row_text(best)}"]
+    lines = [f"{head} highest throughput with p99 <= {budget_ms:g} ms: {row_text(best, keys)}"]
     close = [r for r in served if r is not best and r.achieved_min_per_s is not None
              and best.achieved_max_per_s is not None
              and r.achieved_min_per_s <= best.achieved_max_per_s]
     if close:
         lines.append("  no significant difference in throughput from " +
-                     ", ".join(f"{describe_cell(r)} [{r.cell}]" for r in close[:4]) +
+                     ", ".join(f"{describe_cell(r, keys)} [{r.cell}]" for r in close[:4]) +
                      (" ..." if len(close) > 4 else ""))
     if maybe:
         lines.append(f"  {len(maybe)} more keep up with a p99 that may fit (too few requests "
@@ -174,7 +182,8 @@ def overall_budget_line(rows, budget_ms):
     if not served:
         return f"no cell of the sweep keeps up with a p99 surely within {budget_ms:g} ms"
     best = max(served, key=lambda r: r.achieved_per_s)
-    return (f"overall, the highest throughput with p99 <= {budget_ms:g} ms: {row_text(best)} "
+    keys = varying(rows)
+    return (f"overall, the highest throughput with p99 <= {budget_ms:g} ms: {row_text(best, keys)} "
             f"(offered {_rate_text(best.offered_per_s)})")
 
 

@@ -13,7 +13,7 @@ from .figure import plot_sweep
 from .folders import (SweepProgress, finished, planned_s, prepare_out, repeat_folder,
                       run_one, set_aside)
 from .grid import check_cells, make_cells, parse_grid, script_defaults
-from .measure import measure_saved, repeat_metrics
+from .measure import measure_saved
 from .results import cell_row, read_rows, write_rows
 
 
@@ -113,7 +113,7 @@ def _run_each(state, todo, interrupt, experiment, progress):
         started = time.perf_counter()
         os.makedirs(os.path.dirname(folder), exist_ok=True)
         try:
-            result = run_one(cell, folder, state.grid.given, interrupt, experiment)
+            result = run_one(cell, folder, state.grid.given, interrupt, experiment, r)
         except Interrupted:
             return True
         except (RunError, UsageError) as e:
@@ -124,7 +124,8 @@ def _run_each(state, todo, interrupt, experiment, progress):
         progress.done += 1
         if result.interrupted:
             return True
-        state.measured[cell.index].append(repeat_metrics(result.run))
+        # read back from its files, as a resumed sweep reads it: the same numbers
+        state.measured[cell.index].append(measure_saved(folder))
         write_rows(state.rows(), state.csv_path)
     return False
 

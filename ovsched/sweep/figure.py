@@ -3,12 +3,12 @@ highest rate each setting serves within a p99 budget."""
 
 import math
 
-from .advice import describe_cell
+from .advice import describe_cell, varying
 
 
-def setting_of(row):
+def setting_of(row, keys=None):
     """The row's setting without its rate: what one line of the figure joins."""
-    return describe_cell(row)
+    return describe_cell(row, keys)
 
 
 def plot_sweep(rows, figure=None):
@@ -18,14 +18,15 @@ def plot_sweep(rows, figure=None):
     from matplotlib.figure import Figure
     rows = [r for r in rows if r.offered_per_s is not None and r.p99_ms is not None
             and math.isfinite(r.offered_per_s)]
-    settings = list(dict.fromkeys(setting_of(r) for r in rows))
+    keys = varying(rows)
+    settings = list(dict.fromkeys(setting_of(r, keys) for r in rows))
     fig = (figure or Figure)(figsize=(11, 4.8 + 0.18 * max(0, len(settings) - 6)),
                              layout="constrained")
     axes = fig.subplots(1, 2, sharex=True)
     colours = [f"C{k % 10}" for k in range(len(settings))]
     for ax, name in zip(axes, ("p99", "p50")):
         for setting, colour in zip(settings, colours):
-            mine = sorted((r for r in rows if setting_of(r) == setting),
+            mine = sorted((r for r in rows if setting_of(r, keys) == setting),
                           key=lambda r: r.offered_per_s)
             x = [r.offered_per_s for r in mine]
             y = [getattr(r, f"{name}_ms") for r in mine]
@@ -52,17 +53,24 @@ def plot_sweep(rows, figure=None):
 
 
 def plot_capacity(rows, budget_ms, figure=None):
-    """One bar per setting: the highest rate found that keeps up with its p99's upper bound
-    within ``budget_ms``, labelled with that p99 and its interval."""
+    """One bar per setting (``rows``: capacity.Capacity): the highest rate found that keeps
+    up with its p99's upper bound within ``budget_ms``, labelled with that p99 and its
+    interval, and the rate above it that failed."""
     from matplotlib.figure import Figure
     fig = (figure or Figure)(figsize=(8, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
     ax = fig.subplots()
-    names = [r.setting for r in rows]
-    rates = [r.rate_per_s or 0.0 for r in rows]
-    ax.barh(range(len(rows)), rates, color=["C0" if r.rate_per_s else "0.8" for r in rows])
-    for k, r in enumerate(rows):
-        text = (f" p99 {r.p99_ms:.1f} ms ({r.p99_ci_low_ms:.1f}-{r.p99_ci_high_ms:.1f})"
-                if r.rate_per_s else f" none found: {r.note}")
+    names = [c.setting for c in rows]
+    rates = [c.rate_per_s or 0.0 for c in rows]
+    ax.barh(range(len(rows)), rates, color=["C0" if c.rate_per_s else "0.8" for c in rows])
+    for k, c in enumerate(rows):
+        r = c.row
+        if c.rate_per_s is None or r is None:
+            text = f" none found: {c.note}"
+        else:
+            text = (f" {c.rate_per_s:.3g}/s: p99 {r.p99_ms:.1f} ms "
+                    f"({r.p99_ci_low_ms:.1f}-{r.p99_ci_high_ms:.1f})")
+            if c.above_per_s:
+                text += f"; not at {c.above_per_s:.3g}/s"
         ax.text(rates[k], k, text, va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), names, fontsize=8)
     ax.invert_yaxis()

@@ -106,9 +106,12 @@ def prepare_out(grid, cells, argv, mode="grid"):
     return out
 
 
-def run_one(cell, folder, given, interrupt, experiment):
-    """One repeat of a cell: a normal run into ``folder``; its Run, or raises."""
-    settings = dict(cell.settings, out=folder)
+def run_one(cell, folder, given, interrupt, experiment, repeat=1):
+    """One repeat of a cell: a normal run into ``folder``; its Run, or raises. Repeat k
+    draws its Poisson arrivals and random inputs with seed + k - 1, so that the pooled
+    requests of the repeats are independent samples of the setting, not one schedule
+    replayed."""
+    settings = dict(cell.settings, out=folder, seed=cell.settings["seed"] + repeat - 1)
     result = experiment.run_experiment(settings, cell.properties, kind="timeline",
                                        script=SCRIPT, say=None, interrupt=interrupt,
                                        given=given)

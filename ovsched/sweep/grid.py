@@ -17,7 +17,10 @@ SCRIPT = schema.SCRIPTS["timeline"]
 MAX_CELLS = 500
 TIMEOUT = "AUTO_BATCH_TIMEOUT"
 SWEEP_KEYS = ("batch", "repeat", "p99_ms", "out")
-FLAGS = ("--yes", "--resume")
+FLAGS = ("--yes", "--resume", "--find_rate")
+# Requests a run of a --find_rate probe when --niter is not given: a p99 bound needs 368
+# independent ones, and a run's are fewer.
+PROBE_NITER = 400
 # Settings a sweep decides itself: a window per cell, and one folder per cell.
 NOT_SWEPT = ("show",)
 NUMBER_KEYS = ("batch", "repeat", "p99_ms") + devices.COUNT_PROPERTIES
@@ -55,6 +58,8 @@ class Grid:
     yes: bool = False
     resume: bool = False
     given: set = field(default_factory=set)
+    find_rate: bool = False
+    ladder: list = field(default_factory=list)  # --find_rate: the rates to scan, per s
 
 
 @dataclass
@@ -127,7 +132,8 @@ def parse_grid(argv, defaults, properties):
     flags = {flag: flag in words for flag in FLAGS}
     words = [w for w in words if w not in FLAGS]
     pairs = split_args(words)
-    grid = Grid(axes=[], batch=[1], yes=flags["--yes"], resume=flags["--resume"])
+    grid = Grid(axes=[], batch=[1], yes=flags["--yes"], resume=flags["--resume"],
+                find_rate=flags["--find_rate"])
     for key, text in pairs:
         if key in NOT_SWEPT:
             raise UsageError(f"--{key} does not apply to a sweep: its cells run without a window; "
@@ -156,7 +162,35 @@ def parse_grid(argv, defaults, properties):
                 apply_overrides([(key, item)], defaults, properties)
             grid.axes.append((key, items))
             grid.given.add(key)
+    if grid.find_rate:
+        rate_search(grid, defaults)
     return grid
+
+
+def rate_search(grid, defaults):
+    """--find_rate: the rates are what is searched; --interval lists the ladder's rungs.
+    Poisson arrivals, --niter requests a run (default PROBE_NITER), a budget needed."""
+    if grid.p99_ms is None:
+        raise UsageError("--find_rate needs a latency budget: give --p99_ms=BUDGET, e.g. "
+                         "--find_rate --p99_ms=200")
+    for key, items in grid.axes:
+        if key == "arrival" and any(a != "poisson" for a in items):
+            raise UsageError("--find_rate searches Poisson request rates: leave --arrival out "
+                             "(or give --arrival=poisson)")
+        if key in ("burst", "niter") and len(items) > 1:
+            raise UsageError(f"--find_rate --{key}: give one value, not a list")
+    intervals = [float(v) for key, items in grid.axes if key == "interval" for v in items]
+    if any(v <= 0 for v in intervals):
+        raise UsageError("--find_rate --interval: give intervals above 0 ms (each is a rung "
+                         "of the ladder of rates, 1000/interval per s), e.g. --interval=200,50")
+    from .search import default_ladder
+    grid.ladder = ([1e3 / v for v in intervals] if intervals
+                   else default_ladder(1e3 / float(defaults["interval"])))
+    grid.axes = [(k, items) for k, items in grid.axes if k not in ("interval", "arrival")]
+    grid.axes.append(("arrival", ["poisson"]))
+    if "niter" not in grid.given:
+        grid.axes.append(("niter", [str(PROBE_NITER)]))
+    grid.given |= {"arrival", "interval", "niter"}
 
 
 def _whole(key, text, least):

@@ -156,9 +156,9 @@ def columns_of(row):
     return out
 
 
-def _text(name, value):
+def _text(name, value, blank=BLANK_WHEN_NONE):
     if value is None:
-        return "" if name in BLANK_WHEN_NONE else "unknown"
+        return "" if name in blank else "unknown"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
@@ -170,14 +170,19 @@ def _text(name, value):
 
 def write_rows(rows, path):
     """sweep.csv: one row a cell; an unknown value is "unknown", a missing bound blank."""
+    write_table([columns_of(r) for r in rows], path)
+
+
+def write_table(table, path, blank=BLANK_WHEN_NONE):
+    """A CSV of ``[{column: value}]``, columns in the order they first appear; None is
+    blank in the ``blank`` columns, "unknown" in the others."""
     from ..files import atomic_write
-    table = [columns_of(r) for r in rows]
     names = list(dict.fromkeys(k for cols in table for k in cols))
 
     def write(f):
         w = csv.writer(f)
         w.writerow(names)
-        w.writerows([_text(n, cols.get(n)) for n in names] for cols in table)
+        w.writerows([_text(n, cols.get(n), blank) for n in names] for cols in table)
 
     atomic_write(path, write)
 
@@ -185,7 +190,10 @@ def write_rows(rows, path):
 def _number(text, kind=float):
     if text in ("", "unknown", "n/a", None):
         return None
-    return kind(float(text)) if kind is int else float(text)
+    try:
+        return kind(float(text)) if kind is int else float(text)
+    except ValueError:  # a text an earlier version wrote, e.g. a timeout "default"
+        return None
 
 
 def _value(name, text):
