@@ -240,8 +240,8 @@ def test_a_small_sweep_measures_every_cell_and_advises_from_them(tmp_path, tiny_
     for r in rows:
         folders = [out / r.cell / f"r{k}" for k in (1, 2)]
         summaries = [read_summary(f) for f in folders]
-        assert all(sorted(os.listdir(f)) == ["records.csv", "summary.json", "timeline.png",
-                                             "trace.json", "utilization.csv"] for f in folders)
+        assert all({"records.csv", "summary.json", "timeline.png", "trace.json",
+                    "utilization.csv"} <= set(os.listdir(f)) for f in folders)
         assert {s["settings"]["device"] for s in summaries} == {r.device}
         p99 = sorted(s["stats"]["latency_ms"]["p99"] for s in summaries)
         assert r.p99_min_ms == pytest.approx(p99[0], rel=1e-3, abs=2e-3)

@@ -248,7 +248,8 @@ def run_find_rate(argv, interrupt):
     from .figure import plot_capacity, plot_sweep
     rows = read_rows(finder.csv_path) if finder.rows else []
     if rows:
-        plot_sweep(rows).savefig(os.path.join(out, "sweep.png"), dpi=110)
+        plot_sweep(rows, budget_ms=grid.p99_ms).savefig(os.path.join(out, "sweep.png"),
+                                                         dpi=110)
     if finder.found:
         plot_capacity(finder.found, grid.p99_ms).savefig(os.path.join(out, "capacity.png"),
                                                          dpi=110)

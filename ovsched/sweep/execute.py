@@ -136,7 +136,7 @@ def finish(state, stopped):
     rows = read_rows(state.csv_path)  # the advice reads what the file says
     figure_path = os.path.join(state.out, "sweep.png")
     if rows:
-        plot_sweep(rows).savefig(figure_path, dpi=110)
+        plot_sweep(rows, budget_ms=state.grid.p99_ms).savefig(figure_path, dpi=110)
     if stopped:
         print(f"interrupted: {state.runs_done} of {len(state.cells) * state.grid.repeat} runs "
               f"done; {state.csv_path} holds the cells measured so far; finish with the same "
