@@ -193,7 +193,7 @@ def run_case(case, seed=0, profile=True):
             "completed_s": c["completed_s"][:n].copy(), "infer_ms": c["infer_ms"][:n].copy(),
             "scheduled_s": c["scheduled_s"][:n].copy(),
             "queue_wait_ms": c["queue_wait_ms"][:n].copy(), "priority": runner.priority,
-            "wake": probe.summary(), "wake_late_ms": probe.late_ms,
+            "wake": probe.summary(runner.t0),
             "queue_created_s": (runner.queue_created_s, runner.queue_created_end_s),
             "members": runner.members[:n], "profile_id": profile_id,
             "compute_ms": compute_ms, "errors": list(runner.errors)}
@@ -300,13 +300,13 @@ def main(argv=None):
             if args.cases and args.cases not in case.name:
                 continue
             tot = {"n": 0, "batched": 0, "timeout": 0, "unknown": 0, "wrong": 0,
-                   "unknown_before": 0, "wrong_before": 0, "allowance": [], "wide": 0}
+                   "unknown_before": 0, "wrong_before": 0, "allowance": [], "median": [], "wide": 0}
             for r in range(args.rounds):
                 with busy(load):
                     record = run_case(case, seed=r)
                 found = label_with(labels, record, profile_id=record["profile_id"],
                                    compute_ms=record["compute_ms"],
-                                   wake_late_ms=record["wake_late_ms"])
+                                   wake_late_ms=record["wake"])
                 wrong, unknown, _ = compare(found, record)
                 n = int(np.sum(~np.isnan(record["completed_s"])))
                 tot["n"] += n
@@ -317,6 +317,7 @@ def main(argv=None):
                 tot["timeout"] += sum(t is not None and t[0] == labels.TIMEOUT
                                       for t in truth_of(record))
                 tot["allowance"].append(found.allowance_ms)
+                tot["median"].append(found.allowance_median_ms)
                 tot["wide"] += len(found.wide)
                 for w in wrong:
                     print(f"WRONG {case.name} busy={load} seed={r}: {w}", file=sys.stderr)
@@ -338,7 +339,8 @@ def print_row(row, with_before, flush=False):
             + (f"{100 * t['unknown_before'] / n:.0f} % | {t['wrong_before']} | "
                if with_before else "")
             + f"{100 * t['unknown'] / n:.0f} % | {t['wrong']} | "
-            f"{np.nanmin(a):.1f}-{np.nanmax(a):.1f} | {t['wide']} |")
+            f"{np.nanmin(a):.1f}-{np.nanmax(a):.1f} | "
+            f"{np.nanmedian(np.asarray(t['median'], dtype=float)):.1f} | {t['wide']} |")
     print(text, flush=flush)
 
 

@@ -52,7 +52,7 @@ def test_no_label_is_wrong_on_real_runs(name, load):
         record = run_case(case, seed=load)
     assert not record["errors"]
     found = label_with(labels, record, profile_id=record["profile_id"],
-                       compute_ms=record["compute_ms"], wake_late_ms=record["wake_late_ms"])
+                       compute_ms=record["compute_ms"], wake_late_ms=record["wake"])
     wrong, unknown, right = compare(found, record)
     assert wrong == []
     assert right + unknown == len(record["slot"])

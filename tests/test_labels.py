@@ -464,3 +464,24 @@ def test_starved_slots_also_break_up_the_full_workers_batches():
     labels = label_batches(slot, sub, done, batch_size=4, timeout_ms=10,
                            timer_start_s=(-0.002, 0.0), nireq=6, jitter_ms=1.0)
     check_never_wrong(labels, truth, 4)
+
+
+def test_the_wake_probe_keeps_the_latest_wake_per_window_and_the_allowance_is_local():
+    from ovsched.derive.labels import LocalAllowance, local_allowance
+    from ovsched.run.wakeprobe import WakeProbe
+    probe = WakeProbe(period_s=0.002)
+    # sleeps asked at 0, 0.01, ... 0.49 s (t0 = 0); the one asked at 0.2 s woke 30 ms late
+    probe._asked = list(np.arange(50) * 0.01)
+    probe._late = [0.0001] * 50
+    probe._late[20] = 0.030
+    start, maxima = probe.windows(0.0, window_s=0.05)
+    assert start == pytest.approx(0.002)
+    # due at 0.202 s, awake at 0.232 s: windows 4 (0.202-0.252) hold the 30 ms
+    assert maxima[4] == pytest.approx(30.0) and maxima[0] == pytest.approx(0.1)
+    block = probe.summary(0.0)
+    assert block["windows_max_ms"] == maxima and block["max_ms"] == pytest.approx(30.0)
+    local = local_allowance(np.zeros(1), np.ones(1) * 0.01, [10.0], block)
+    assert isinstance(local, LocalAllowance)
+    assert local(0.21, 0.21) == pytest.approx(0.030)  # near the late wake
+    assert local(0.37, 0.37) == pytest.approx(0.002)  # far from it: the 2 ms floor
+    assert local(-1.0, 0.0) == local(0.1, math.inf) == pytest.approx(0.030)  # outside

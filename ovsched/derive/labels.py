@@ -74,6 +74,7 @@ class Labels:
     launch_err_ms: np.ndarray = None
     allowance_ms: float = None
     allowance_from: str = ""
+    allowance_median_ms: float = None
     wide: dict = field(default_factory=dict)
     witness: dict = field(default_factory=dict)
 
@@ -95,6 +96,8 @@ def allowance(submitted_s, completed_s, infer_ms, wake_late_ms=None):
     probe), and twice the largest callback lag, at least the floor."""
     lag = callback_lags_ms(submitted_s, completed_s, infer_ms)
     lag = lag[~np.isnan(lag)]
+    if isinstance(wake_late_ms, dict):  # the summary's wake_probe block
+        wake_late_ms = wake_late_ms.get("max_ms")
     wake = np.asarray([] if wake_late_ms is None else wake_late_ms, dtype=float).ravel()
     wake = wake[~np.isnan(wake)]
     if not lag.size and not wake.size:
@@ -110,6 +113,50 @@ def allowance(submitted_s, completed_s, infer_ms, wake_late_ms=None):
         parts.append(f"{LAG_FACTOR:g} x the largest callback lag ({lag.max():.2f} ms over "
                      f"{lag.size} requests, completed - submitted - infer_ms)")
     return ms, "the larger of " + " and ".join(parts) + f", at least {ALLOWANCE_FLOOR_MS:g} ms"
+
+
+# Each event's allowance is the probe's latest wake within this many windows either side.
+LOCAL_PAD = 2
+
+
+class LocalAllowance:
+    """The allowance around a time interval (seconds in, seconds out): the wake probe's
+    latest wake in the windows within LOCAL_PAD of it, at least ``floor_s``; outside the
+    probe's span, or for an unbounded interval, the largest over the run."""
+
+    def __init__(self, floor_s, start_s, window_s, maxima_ms):
+        self.floor_s = floor_s
+        self.start_s = start_s
+        self.window_s = window_s
+        self.maxima_s = np.asarray(maxima_ms, dtype=float) / 1e3
+        self.largest_s = max(floor_s, float(self.maxima_s.max()))
+
+    def __call__(self, lo, hi):
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return self.largest_s
+        i = math.floor((lo - self.start_s) / self.window_s) - LOCAL_PAD
+        j = math.floor((hi - self.start_s) / self.window_s) + LOCAL_PAD
+        if i < 0 or j >= len(self.maxima_s):
+            return self.largest_s
+        return max(self.floor_s, float(self.maxima_s[i:j + 1].max()))
+
+    def median_ms(self):
+        k = 2 * LOCAL_PAD + 1
+        if len(self.maxima_s) < k:
+            return self.largest_s * 1e3
+        local = np.lib.stride_tricks.sliding_window_view(self.maxima_s, k).max(axis=1)
+        return float(np.median(np.maximum(local, self.floor_s))) * 1e3
+
+
+def local_allowance(submitted_s, completed_s, infer_ms, probe):
+    """A LocalAllowance from the summary's ``wake_probe`` block, or None without windows."""
+    if not isinstance(probe, dict) or not probe.get("windows_max_ms"):
+        return None
+    floor_ms, _ = allowance(submitted_s, completed_s, infer_ms, None)
+    if infer_ms is None:
+        floor_ms = ALLOWANCE_FLOOR_MS
+    return LocalAllowance(floor_ms / 1e3, probe["windows_start_s"], probe["window_ms"] / 1e3,
+                          probe["windows_max_ms"])
 
 
 def _intervals(value, first_submit_s, jitter_s):
@@ -150,9 +197,16 @@ def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, tim
         raise ValueError("batch_size and nireq must be >= 1, timeout_ms and jitter_ms >= 0")
     if slot.size and slot.max() >= nireq:
         raise ValueError(f"slot {slot.max()} is outside a queue of nireq={nireq}")
+    local = None
     if jitter_ms is None:
         allowance_ms, how = allowance(submitted_s, completed_s, infer_ms, wake_late_ms)
         lag_ms = callback_lags_ms(submitted_s, completed_s, infer_ms)
+        local = local_allowance(submitted_s, completed_s, infer_ms, wake_late_ms)
+        labels_median = local.median_ms() if local is not None else allowance_ms
+        if local is not None:
+            how += (f"; taken locally: each event allows the probe's latest wake within "
+                    f"{LOCAL_PAD * local.window_s * 1e3:g} ms of it (median "
+                    f"{local.median_ms():.2f} ms, largest {allowance_ms:.2f} ms)")
     else:
         allowance_ms, how = float(jitter_ms), "given"
         lag_ms = np.full(n, np.nan)
@@ -165,6 +219,7 @@ def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, tim
         labels.ran[completed & submitted] = SINGLE
         return labels
 
+    labels.allowance_median_ms = labels_median if jitter_ms is None else allowance_ms
     lag_s = np.where(np.isnan(lag_ms), allowance_ms, lag_ms) / 1e3
     # the submit stamp's lead on start_async's own clock is part of the measured lag
     lead_s = np.nan_to_num(lag_ms, nan=0.0) / 1e3
@@ -175,11 +230,9 @@ def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, tim
     first_submit = float(submitted_s[order[0]]) if order.size else 0.0
     start = _intervals(timer_start_s, first_submit, allowance_ms / 1e3)
 
-    def replay_all(a_s):
-        return _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s,
-                           start, batch_size, timeout_ms / 1e3, a_s)
-
-    verdict, launches, notes, wide = replay_all(allowance_ms / 1e3)
+    verdict, launches, notes, wide = _replay_all(
+        order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s, start, batch_size,
+        timeout_ms / 1e3, allowance_ms / 1e3, local)
     labels.notes.extend(notes)
     labels.wide = wide
     _number(labels, verdict, launches, submitted_s, completed_s, compute_s)
@@ -189,7 +242,7 @@ def label_batches(slot, submitted_s, completed_s, *, batch_size, timeout_ms, tim
 
 
 def _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s, start,
-                batch_size, timeout_s, a_s):
+                batch_size, timeout_s, a_s, local=None):
     """Replay every worker with allowance ``a_s``; a worker no history fits is replayed
     once more with a wide allowance. Returns verdicts, launches, notes and {worker: the
     wide allowance in ms} for the workers that needed it."""
@@ -201,27 +254,29 @@ def _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s,
     for w in sorted(set((slot[order] // batch_size).tolist())):
         pick = slot[order] // batch_size == w
         mine = [int(r) for r in order[pick]]
-        wide = None
-        for width in (a_s, wide_s):
-            queued_hi = np.minimum(submitted_s[mine] + lead_s[mine] + width, nxt[pick])
+        needed_wide = False
+        for width in (local or a_s, wide_s):
+            at = [width(t, t) if callable(width) else width for t in submitted_s[mine]]
+            queued_hi = np.minimum(submitted_s[mine] + lead_s[mine] + at, nxt[pick])
             arrivals = [(float(submitted_s[r]), float(q)) for r, q in zip(mine, queued_hi)]
             worker = replay.Worker(w, batch_size, timeout_s, width, completed_s, lag_s,
                                    compute_s, slot, spread_s=spread_s)
             found = replay.replay_worker(worker, mine, arrivals, start, notes)
             if found is not None:
                 break
-            wide = width
+            needed_wide = True
+        said = "the allowance" + (" (local, up to " if local else " (") + f"{a_s * 1e3:.3g} ms)"
         if found is None:
             notes.append(f"worker {w}: no history under the plugin's rules fits the "
-                         f"records, even with wakes up to {wide * 1e3:g} ms late: were "
+                         f"records, even with wakes up to {wide_s * 1e3:g} ms late: were "
                          f"infer requests created on this compiled model before the queue? "
                          f"Its {len(mine)} requests are unknown")
             found = ({r: (UNKNOWN,) for r in mine}, {})
-        elif wide is not None:
-            wide_used[w] = width * 1e3
-            notes.append(f"worker {w}: no history fits with wakes at most {wide * 1e3:.3g} "
-                         f"ms late (a worker or a request was delayed more); replayed "
-                         f"allowing {width * 1e3:.3g} ms")
+        elif needed_wide:
+            wide_used[w] = wide_s * 1e3
+            notes.append(f"worker {w}: no history fits with wakes within {said} (a worker "
+                         f"or a request was delayed more); replayed allowing "
+                         f"{wide_s * 1e3:.3g} ms")
         verdict.update(found[0])
         launches.update(found[1])
     return verdict, launches, notes, wide_used
@@ -340,6 +395,7 @@ def summarize(labels, batch_size, timeout_ms):
             "unknown": counts[UNKNOWN], "never_completed": never, "timeout_ms": timeout_ms,
             "notes": list(labels.notes), "text": "; ".join(parts),
             "allowance_ms": labels.allowance_ms, "allowance_from": labels.allowance_from,
+            "allowance_median_ms": labels.allowance_median_ms,
             "wide_allowance_ms": {str(w): ms for w, ms in sorted(labels.wide.items())},
             "launch_err_ms": _spread(labels.launch_err_ms), "witness": dict(labels.witness)}
 

@@ -80,7 +80,8 @@ class Worker:
 
     ``allowance_s``: how late a worker's wake may be after what woke it (a notify, its
     timer's deadline) and how long after its submit stamp a request may reach the plugin's
-    queue. ``lag_s``: per request, how far its recorded completion may lag the end of its
+    queue: seconds, or a function of a time interval (lo, hi) giving them there.
+    ``lag_s``: per request, how far its recorded completion may lag the end of its
     inference (measured per request, or the allowance where it was not). ``compute_s``: per
     request, how long its inference computed at least (0 where unknown). ``spread_s``: how
     far apart the completions of one batch may be recorded."""
@@ -90,7 +91,7 @@ class Worker:
         self.number = number
         self.batch_size = batch_size
         self.timeout_s = timeout_s
-        self.allowance_s = allowance_s
+        self.allow = allowance_s if callable(allowance_s) else (lambda lo, hi: allowance_s)
         self.completed_s = completed_s
         self.lag_s = lag_s
         self.compute_s = compute_s
@@ -109,11 +110,14 @@ class Worker:
             return None
         if not seen.all():
             return (max(launch_lo, done[seen].max()) if seen.any() else launch_lo, math.inf)
-        earliest = float((done - self.lag_s[idx]).max()) - self.allowance_s
-        return (max(launch_lo, earliest), float(done.max()) + self.allowance_s)
+        last = float(done.max())
+        a = self.allow(last, last)
+        earliest = float((done - self.lag_s[idx]).max()) - a
+        return (max(launch_lo, earliest), last + a)
 
     def _restart(self, wake):
-        return (wake[0] + self.timeout_s, wake[1] + self.timeout_s + self.allowance_s)
+        hi = wake[1] + self.timeout_s
+        return (wake[0] + self.timeout_s, hi + self.allow(wake[0] + self.timeout_s, hi))
 
     def _launch_batch(self, h, when):
         ends = self.ends(h.waiting, when[0])
@@ -134,7 +138,8 @@ class Worker:
         """The first expiry after an arrival at [lo, hi] to a worker with nothing waiting,
         whose timer runs idle from ``h.expiry`` (ticking every timeout meanwhile)."""
         x_lo, x_hi = h.expiry
-        period_lo, period_hi = self.timeout_s, self.timeout_s + self.allowance_s
+        period_lo = self.timeout_s
+        period_hi = self.timeout_s + self.allow(x_lo, hi + self.timeout_s)
         first = 0 if x_hi >= lo else math.ceil((lo - x_hi) / period_hi)
         if x_lo == -math.inf or period_lo <= 0:
             last_hi = math.inf
@@ -156,7 +161,7 @@ class Worker:
             if (len(h.waiting) == self.batch_size and h.flush is None
                     and h.unwatched is None):
                 # the worker wakes on the notify: a little after the request was queued
-                return self._launch_batch(h, (when[0], when[1] + self.allowance_s))
+                return self._launch_batch(h, (when[0], when[1] + self.allow(*when)))
             return True
         if kind == "expiry":
             h.unwatched = None
@@ -251,9 +256,12 @@ def replay_worker(worker, requests, arrivals, start, notes):
     worker's requests (in arrival order), or None when no history under the rules fits the
     records. ``start``: when the worker's requests were created (its thread then starts
     and first waits, within the allowance)."""
-    a, t = worker.allowance_s, worker.timeout_s
+    t = worker.timeout_s
+    a = worker.allow(*start)
     unwatched = (start[0], start[1] + a)
-    histories = [_History((start[0] + t, start[1] + a + t + a), unwatched)]
+    first = unwatched[1] + t
+    histories = [_History((start[0] + t, first + worker.allow(start[0] + t, first)),
+                          unwatched)]
     decided, launches, why = {}, {}, set()
 
     def settle(labels, reasons, hs):

@@ -416,7 +416,7 @@ def summarize(p, m, c, e):
         "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
         "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
         "own_cpu": e.own_cpu,
-        "wake_probe": e.wake.summary() if e.wake is not None else None,
+        "wake_probe": e.wake.summary(runner.t0) if e.wake is not None else None,
         "arrival": arrival.describe(p.settings),
         "warnings": p.warnings,
         "notes": p.notes,
@@ -453,7 +453,7 @@ def label_run(run, info):
         run["slot"], run["submitted_s"], run["completed_s"], batch_size=info["batch_size"],
         timeout_ms=info["timeout_ms"], timer_start_s=start, nireq=s["nireq"],
         infer_ms=run.columns.get("infer_ms"),
-        wake_late_ms=(s.get("wake_probe") or {}).get("max_ms"), **profile_witness(run, info))
+        wake_late_ms=s.get("wake_probe"), **profile_witness(run, info))
     for name in ("ran", "batch", "flush", "launch_s", "launch_err_ms"):
         run.columns[name] = getattr(found, name)
     summary = labels.summarize(found, info["batch_size"], info["timeout_ms"])
