@@ -38,7 +38,8 @@ RUNS = {
                   "--AUTO_BATCH_TIMEOUT=10,100,1000", "--interval=20,60,200",
                   "--arrival=poisson", "--niter=120", "--repeat=2"],
 }
-# figure -> (the runs it needs, how it is drawn: a run's own figure, or compare)
+# figure -> (the runs it needs, how it is drawn: a run's own figure, its breakdown.png, or
+# compare)
 FIGURES = {
     "preset-1.2.3": (["1.2.3"], "own"),
     "preset-1.2.4": (["1.2.4"], "own"),
@@ -49,6 +50,8 @@ FIGURES = {
     "preset-1.3.3b": (["1.3.3b"], "own"),
     # the README's worked example of findings: the run's own figure names its top finding
     "findings-1.3.3a": (["1.3.3a"], "own"),
+    # the README's example of where the time went: the same run's breakdown.png
+    "breakdown-1.3.3a": (["1.3.3a"], "breakdown"),
     "compare-timeout": (["1.3.3a", "1.3.3b"], "compare"),
     "compare-hint": (["1.2.3", "1.2.4"], "compare"),
     "sweep-cpu": (["sweep-cpu"], "own"),
@@ -118,6 +121,8 @@ def make(names, runs_dir, into, say=print):
         target = os.path.join(into, f"{name}.png")
         if how == "own":
             shutil.copyfile(own_figure(folders[needs[0]]), target)
+        elif how == "breakdown":
+            shutil.copyfile(os.path.join(folders[needs[0]], "breakdown.png"), target)
         else:
             png = os.path.join(runs_dir, f"{name}.png")
             if os.path.exists(png):

@@ -6,6 +6,7 @@ same picture."""
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ..derive import breakdown
 
@@ -88,6 +89,7 @@ def plot_breakdown(run, figure=Figure):
     bottom.set_xlabel("requests sorted by response time (completed - due)")
     bottom.set_ylabel("ms")
     for ax in (top, bottom):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(-1, max(len(run), 1))
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
