@@ -322,7 +322,9 @@ def execute(p, m, c, interrupt, say, sampler=None):
     say(f"submitting {len(p.due_s)} requests, {submit_pattern(p.settings)} "
         f"(about {expected:.1f} s)", flush=True)
     started_at = datetime.datetime.now().isoformat(timespec="seconds")
-    wake = WakeProbe().start()
+    # only where labels need to know how late a thread wakes: batching, AUTO's switch
+    wanted = c.batching.get("batching") is not False or p.device.startswith(("AUTO", "MULTI"))
+    wake = WakeProbe().start() if wanted else None
     runner.start()
     if sampler is not None:
         sampler.set_origin(runner.t0)
@@ -330,7 +332,8 @@ def execute(p, m, c, interrupt, say, sampler=None):
     if progress and sampler is not None:
         progress.utilization = sampler.latest
     view_cpu = wait_for(runner, view, interrupt, progress)
-    wake.stop()
+    if wake is not None:
+        wake.stop()
     stop_sampler(sampler, say)
     own_cpu = {"submit_s": runner.submit_cpu_s,
                "callback_s": float(runner.callback_cpu_s[:runner.n_submitted].sum()),
