@@ -17,6 +17,7 @@ hand measures many (the table of labels, ``unknown`` shares and wrong labels)::
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import subprocess
 import sys
 import tempfile
@@ -219,8 +220,8 @@ def truth_of(record):
 def label_with(module, record, **extra):
     """The labels ``module`` (ovsched.derive.labels of some revision) gives the record."""
     case = record["case"]
-    if hasattr(module, "label_records"):
-        return module.label_records(record["slot"], record["submitted_s"],
+    if "infer_ms" in inspect.signature(module.label_batches).parameters:
+        return module.label_batches(record["slot"], record["submitted_s"],
                                     record["completed_s"], infer_ms=record["infer_ms"],
                                     batch_size=case.batch, timeout_ms=case.timeout_ms,
                                     timer_start_s=record["queue_created_s"],

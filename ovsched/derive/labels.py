@@ -282,11 +282,6 @@ def _replay_all(order, slot, submitted_s, completed_s, lag_s, lead_s, compute_s,
     return verdict, launches, notes, wide_used
 
 
-def label_records(slot, submitted_s, completed_s, **kw):
-    """label_batches with the allowance from the run's data (the product's call)."""
-    return label_batches(slot, submitted_s, completed_s, **kw)
-
-
 def _number(labels, verdict, launches, submitted_s, completed_s, compute_s):
     """Give batches and flushes ids in submit order, and each request its launch."""
     batches = sorted({v[1] for v in verdict.values() if v[0] == BATCHED},
