@@ -24,7 +24,7 @@ from ovsched.views.report import Progress
 from ovsched.run.settings import LATER_KEYS
 from ovsched.utilization import PROC_ROOT_ENV, SYS_ROOT_ENV
 from ovsched.utilization import read_csv, write_csv
-from ovsched.utilization.capture import replay
+from ovsched.utilization.capture import read_raw, replay
 from ovsched.utilization.session import RAW_FILE, now_text
 from test_utilization import I915_PDEV, Ticker, busy_us, card, counter_file, i915_fdinfo
 
@@ -232,11 +232,30 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
         result = experiment.run_experiment(settings, {}, kind="timeline",
                                            say=lambda text, **_: said.append(text))
     block = result.run.summary["utilization"]
-    # the means come from the counters' totals: a stall of the thread that advances the fake
-    # counters moves busy time between samples (and may cap one) but leaves them true
-    assert block["sources"]["gpu.render"]["mean"] == pytest.approx(40, abs=3)
-    assert block["sources"]["gpu.video"]["mean"] == pytest.approx(30, abs=3)
-    assert block["sources"]["npu"]["mean"] == pytest.approx(25, abs=4)
+    # each mean is its counter's change from the reading before 0 to the last reading, over
+    # the time between them, as the capture of what the readers read shows
+    header, readings = read_raw(os.path.join(result.out, RAW_FILE))
+    kinds = [r["kind"] for r in header["readers"]]
+
+    def total(kind, value_of):
+        got = [(r["t_s"], value_of(r["raw"])) for r in readings
+               if kinds[r["reader"]] == kind]
+        (t0, v0), (t1, v1) = [g for g in got if g[0] < 0][-1], got[-1]
+        return (v1 - v0) / (t1 - t0)
+
+    def engine(cls):
+        return lambda raw: int(raw["fdinfo"]["5"].split(f"drm-engine-{cls}:")[1].split()[0])
+
+    sources = block["sources"]
+    assert sources["gpu.render"]["mean"] == pytest.approx(
+        100 * total("linux_drm", engine("render")) / 1e9)
+    assert sources["gpu.video"]["mean"] == pytest.approx(
+        100 * total("linux_drm", engine("video")) / 2e9)  # two engines
+    assert sources["npu"]["mean"] == pytest.approx(
+        100 * total("linux_npu", lambda raw: raw[0]) / 1e6)
+    # and the fake counters ran at their rates: 40 % and 30 % of the time they stood for
+    assert sources["gpu.render"]["mean"] / sources["gpu.video"]["mean"] == pytest.approx(4 / 3)
+    assert 0 < sources["gpu.render"]["mean"] <= 100
     # the whole-card figure is only the fallback where this process's engines are seen
     assert "gpu.awake" not in block["sources"]
     assert "every process" in block["notes"]["npu"]
