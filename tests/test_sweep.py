@@ -415,3 +415,11 @@ def test_a_real_rate_search_writes_capacity_from_its_probes_and_resumes(tmp_path
     assert again.returncode == 0, again.stderr
     assert "probe" not in again.stderr  # every probe run was read back, none run again
     assert (out / "capacity.csv").read_bytes() == before  # the same numbers from the files
+
+
+def test_batched_share_pools_the_requests_and_keeps_unknown_labels_a_range():
+    from ovsched.sweep.measure import batched_share
+    assert batched_share([(1, 3, 10), (2, 2, 10)]) == "0.15-0.25"
+    assert batched_share([(4, 4, 10), (2, 2, 10)]) == pytest.approx(0.3)
+    assert batched_share([(0, 0, 5)]) == 0.0
+    assert batched_share([(1, 1, 10), None]) is None and batched_share([]) is None

@@ -121,6 +121,8 @@ def lowest_p99(group, head, keys=None):
                          (" ..." if len(tied) > 6 else ""))
     if base is None:
         lines.append("  no cell without batching was measured at this rate")
+    elif base is best and not best.p99_bounded:
+        lines.append("  whether batching helps cannot be told here: too few requests")
     elif base is best:
         lines.append("  batching does not help here: no batched setting that keeps up has a "
                      "lower p99 than no batching")

@@ -19,7 +19,7 @@ class RepeatMetrics:
     latency_ms: np.ndarray  # of the completed requests, in request order
     offered_realized_per_s: float
     achieved_per_s: float  # None when unknown (an interrupted run)
-    batched_share: object  # a share, a "low-high" range as text, or "unknown"
+    batched: tuple  # (at least, at most, completed) requests that ran batched; None: unknown
     pacing_p99_ms: float
     timeout_ms: float  # as the compiled model reported it; None when it did not
     utilization: dict = field(default_factory=dict)  # {source: mean}
@@ -55,21 +55,38 @@ def rates_per_s(scheduled_s, completed_s):
     return offered, offered / (1 + slope) if slope > -1 else None
 
 
-def batched_share(summary, run):
-    """Share of completed requests that ran in a full batch: a number, a range, or unknown."""
-    batches = summary.get("batches") or {}
-    if batches.get("batched_share") is not None:
-        return batches["batched_share"]
+def batched_requests(summary, run):
+    """``(low, high, completed)``: how many completed requests ran in a full batch, at least
+    and at most (the labels' ``unknown`` ones may or may not have), or None when the run
+    cannot say at all."""
+    completed = int(np.sum(run.done)) if len(run) else 0
     if not (summary.get("batching") or {}).get("batching"):
-        return 0.0  # the compiled model is not a BATCH one: nothing ran batched
-    if "ran" not in run.columns:
-        return "unknown"
-    ran = np.asarray(run.columns["ran"], dtype=object)
-    ran = ran[ran != ""]
-    if not ran.size:
-        return "unknown"
-    low = float(np.mean(ran == "batched"))
-    high = float(np.mean((ran == "batched") | (ran == "unknown")))
+        if (summary.get("batching") or {}).get("batching") is None and \
+                "unknown" in (summary.get("batching") or {}):
+            return None  # AUTO or MULTI hide whether the device batches
+        return 0, 0, completed  # the compiled model is not a BATCH one: nothing ran batched
+    if "ran" in run.columns:
+        ran = np.asarray(run.columns["ran"], dtype=object)[run.done]
+        if ran.size and not (ran == "").all():
+            low = int(np.sum(ran == "batched"))
+            unknown = int(np.sum((ran == "unknown") | (ran == "")))
+            return low, low + unknown, completed
+    batches = summary.get("batches") or {}
+    if batches.get("requests_batched") is not None:
+        low = int(batches["requests_batched"])
+        return low, low + int(batches.get("unknown") or 0), completed
+    return None
+
+
+def batched_share(counts):
+    """The share of requests that ran batched from ``[(low, high, completed)]`` pooled: a
+    number, a "low-high" range where labels are unknown, or None."""
+    if not counts or any(c is None for c in counts):
+        return None
+    total = sum(c[2] for c in counts)
+    if not total:
+        return None
+    low, high = sum(c[0] for c in counts) / total, sum(c[1] for c in counts) / total
     return low if low == high else f"{low:.2f}-{high:.2f}"
 
 
@@ -95,7 +112,7 @@ def repeat_metrics(run):
     timeout = (s.get("batching") or {}).get("timeout_ms")
     return RepeatMetrics(
         latency_ms=latency[np.isfinite(latency)], offered_realized_per_s=offered,
-        achieved_per_s=achieved, batched_share=batched_share(s, run),
+        achieved_per_s=achieved, batched=batched_requests(s, run),
         pacing_p99_ms=(s["stats"].get("pacing_ms") or {}).get("p99"),
         timeout_ms=None if timeout is None else float(timeout),
         utilization=utilization_means(s))

@@ -47,7 +47,8 @@ class Row:
     p99_needed_requests: int = None  # for a bound on p99, at these runs' dependence
     max_ms: float = None
     requests: int = 0
-    batched_share: object = None  # a share, a "low-high" range, or None
+    batched_share: object = None  # of the pooled requests: a share, a "low-high" range
+    # where the labels leave requests unknown, or None
     pacing_p99_ms: float = None
     util: dict = field(default_factory=dict)  # {source: mean over the repeats}
     repeats: int = 0
@@ -122,10 +123,8 @@ def cell_row(cell, measured, repeat, failures=()):
         setattr(row, f"{name}_max_ms", high)
     sizes = [x for x in runs if x.size]
     row.max_ms = float(max(x.max() for x in sizes)) if sizes else None
-    shares = [m.batched_share for m in measured]
-    numbers = [v for v in shares if isinstance(v, (int, float))]
-    row.batched_share = (_median(numbers) if numbers and len(numbers) == len(shares)
-                         else (shares[0] if shares and shares[0] != "unknown" else None))
+    from .measure import batched_share
+    row.batched_share = batched_share([m.batched for m in measured])
     row.pacing_p99_ms = _median([m.pacing_p99_ms for m in measured])
     for source in sorted({k for m in measured for k in m.utilization}):
         row.util[source] = _median([m.utilization.get(source) for m in measured])
