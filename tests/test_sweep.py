@@ -398,7 +398,7 @@ def test_a_real_rate_search_writes_capacity_from_its_probes_and_resumes(tmp_path
     assert found["device"] == "BATCH:CPU(4)" and found["timeout_ms"] == "10"
     passed = sorted(rate for rate, r in probes.items() if fits(r))
     if not passed:
-        assert found["rate_per_s"] == "" and "does not fit" in found["note"]
+        assert found["rate_per_s"] == "" and "was not shown to fit" in found["note"]
         assert "none found" in p.stdout
     else:
         rate = float(found["rate_per_s"])

@@ -166,7 +166,7 @@ class RateFinder:
     def capacity(self, cell, setting, columns, found):
         row = self.rows.get((cell.index, found.rate)) if found.rate is not None else None
         if found.rate is None:
-            note = f"even the lowest rate probed, {found.above:g}/s, does not fit"
+            note = f"even the lowest rate probed, {found.above:g}/s, was not shown to fit"
         elif found.above is None:
             note = "the highest rate probed fits: the capacity is at least this"
         elif not found.converged:
