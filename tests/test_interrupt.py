@@ -34,8 +34,8 @@ def run_and_interrupt(tmp_path, tiny_model, delay, k):
 
 def check_consistent(out):
     """Every submitted request once; completed ones complete; summary agrees with the CSV."""
-    assert sorted(os.listdir(out)) == ["latency.png", "records.csv", "summary.json", "trace.json",
-                                       "utilization.csv"]
+    assert sorted(os.listdir(out)) == ["breakdown.png", "latency.png", "records.csv",
+                                       "summary.json", "trace.json", "utilization.csv"]
     rows = read_records(out)
     summary = read_summary(out)
     assert [int(r["request"]) for r in rows] == list(range(len(rows)))
