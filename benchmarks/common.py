@@ -18,7 +18,7 @@ from benchmarks import pairs
 from ovsched import utilization
 from ovsched.derive import analysis
 from ovsched.run import model_inputs, model_read, models, standin
-from ovsched.data import records
+from ovsched.data import records, runfile
 from ovsched.views.plots import plot_latency, plot_timeline
 from ovsched.derive.device_names import device_text
 from ovsched.run.runner import Runner
@@ -43,6 +43,7 @@ __all__ = [
     "records",
     "Runner",
     "run_ours",
+    "runfile",
     "run_script",
     "script_env",
     "standin",

@@ -10,7 +10,7 @@ import numpy as np
 from benchmarks.common import (
     plot_latency,
     plot_timeline,
-    records,
+    runfile,
     run_script,
     script_env,
     standin,
@@ -43,13 +43,13 @@ def run(ctx, size):
     wall, (summary, rss_mb) = timed(lambda: run_script(
         [f"--model={tiny}", f"--device={ctx.device}", "--interval=0", f"--niter={n}",
          "--show=False"], out, script_env(), timeout=900))
-    read_s, recorded = timed(lambda: records.read_run(out))
+    read_s, recorded = timed(lambda: runfile.read_run(out))
     rates = tenth_rates(recorded["submitted_s"])
     first, last = rates[0], rates[-1]
-    csv_s, _ = timed(lambda: records.write_csv(recorded, os.path.join(folder, "again.csv")))
-    summary_s, _ = timed(lambda: records.write_json(recorded.summary,
+    csv_s, _ = timed(lambda: runfile.write_csv(recorded, os.path.join(folder, "again.csv")))
+    summary_s, _ = timed(lambda: runfile.write_json(recorded.summary,
                                                     os.path.join(folder, "s.json")))
-    trace_s, _ = timed(lambda: records.write_json(trace(recorded),
+    trace_s, _ = timed(lambda: runfile.write_json(trace(recorded),
                                                   os.path.join(folder, "t.json"),
                                                   compact=True))  # as the scripts write it
 

@@ -14,10 +14,11 @@ import difflib
 import os
 import sys
 
+from .derive import derived
 from .views import display
 from .data import outdir
 from .errors import EXIT_OK, EXIT_USAGE, UsageError
-from .data.records import read_run
+from .data.folder import read_run
 
 
 def free_name(path):
@@ -43,9 +44,15 @@ def load(folder):
             raise SystemExit(f"error: {folder} is not a saved run (no {name}); give a folder "
                              f"that auto-test.py or auto-test-latency-graph.py wrote")
     try:
-        return read_run(folder)
-    except (ValueError, KeyError, IndexError) as e:
+        run = read_run(folder)
+    except UsageError as e:
+        raise SystemExit(f"error: {folder}: {e}") from None
+    except (ValueError, KeyError, IndexError, TypeError) as e:
         raise SystemExit(f"error: cannot read the run in {folder} ({e}); was it edited?") from None
+    if run.summary.lacks:
+        print(f"note: {folder} was saved by an earlier version, which did not record "
+              f"{', '.join(run.summary.lacks)}: shown as unknown")
+    return derived.fill_missing(run)
 
 
 def show_or_say(fig_path, show, draw):
@@ -172,14 +179,14 @@ def run_command(args):
 
     if args.command == "replot":
         run = load(args.run)
-        kind = run.summary.get("kind", "latency")
+        kind = run.summary.kind or "latency"
         path = free_name(args.out or os.path.join(args.run, f"{kind}-replot.png"))
         PLOTS[kind](run).savefig(path, dpi=110)
         print(f"figure: {path}")
         show_or_say(path, args.show, lambda figure: PLOTS[kind](run, figure=figure))
         return EXIT_OK
     runs = [load(folder) for folder in args.runs]
-    kinds = {run.summary.get("kind") for run in runs}
+    kinds = {run.summary.kind for run in runs}
     if len(kinds) > 1:
         raise SystemExit("error: compare runs of one script at a time (timelines with "
                          "timelines, latency graphs with latency graphs)")

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from ovsched.data.records import read_run
+from ovsched.data.folder import read_run
+from ovsched.data.runfile import as_summary
 from ovsched.derive import breakdown
 from ovsched.run.experiment import run_experiment
 from ovsched.views.report import say_breakdown
@@ -80,7 +81,7 @@ def test_ranks_pick_the_nearest_rank_request_and_the_line_names_the_biggest_part
     assert text == "p99 response 198 ms (request 2) = 80 % device + 20 % callback"
     assert block["max_sum_error_ms"] == pytest.approx(0.0, abs=1e-9)
     lines = []
-    say_breakdown({"breakdown": block}, lines.append)
+    say_breakdown(as_summary({"breakdown": block}), lines.append)
     assert lines[0] == f"where the time went: {text}"
     assert lines[1:] == ["  compute not measured (the run was saved before profiles were read)"]
 

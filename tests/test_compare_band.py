@@ -6,7 +6,8 @@ from matplotlib.collections import PolyCollection
 
 from ovsched.__main__ import main
 from ovsched.views.plots import plot_compare, same_settings
-from ovsched.data.records import Run, write_csv, write_json
+from ovsched.data.records import Run
+from ovsched.data.runfile import write_csv, write_json
 
 
 def latency_run(latency_ms, interval=30.0, out="x", niter=None):

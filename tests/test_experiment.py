@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from ovsched.data.runfile import to_json
 from ovsched.errors import UsageError
 from ovsched.run.experiment import run_experiment
 
@@ -25,12 +26,14 @@ def test_runs_silently_and_returns_records_and_summary(tmp_path, tiny_model, cap
     assert np.allclose(run["latency_ms"], (run["completed_s"] - run["submitted_s"]) * 1e3)
     assert np.allclose(run["lateness_ms"], (run["submitted_s"] - run["scheduled_s"]) * 1e3)
     assert np.allclose(run["scheduled_s"], np.arange(8) * 0.002)
-    assert run.summary["stats"]["count"] == 8
-    assert run.summary["batching"]["batch_size"] == 2
+    assert run.summary.stats.count == 8
+    assert run.summary.batching.batch_size == 2
     # the queue was made before the first request was due, on the same clock
-    assert run.summary["queue_created_s"] < 0
-    assert run.summary["compile_started_s"] < run.summary["queue_created_s"]
-    assert set(run.summary["own_cpu"]) >= {"submit_s", "callback_s", "requests", "wall_s"}
+    assert run.summary.queue_created_s < 0
+    assert run.summary.compile_started_s < run.summary.queue_created_s
+    own_cpu = to_json(run.summary.own_cpu)
+    assert {k for k in own_cpu if own_cpu[k] is not None} >= {"submit_s", "callback_s",
+                                                                "requests", "wall_s"}
     assert result.out == str(tmp_path / "o")
     for name in ("records.csv", "summary.json", "trace.json", "timeline.png"):
         assert os.path.isfile(os.path.join(result.out, name))
@@ -56,10 +59,10 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, tiny_model):
 
 def test_results_that_cannot_be_written_are_saved_elsewhere(tmp_path, tiny_model, monkeypatch):
     """A disk that fills up during the run: exit 1 naming where the results went instead."""
-    from ovsched.run import experiment
+    from ovsched.data import runfile
     from ovsched.errors import RunError
 
-    real = experiment.write_csv
+    real = runfile.write_csv
     target = str(tmp_path / "o")
 
     def full_disk(run, path):
@@ -67,7 +70,7 @@ def test_results_that_cannot_be_written_are_saved_elsewhere(tmp_path, tiny_model
             raise OSError(28, "No space left on device")
         real(run, path)
 
-    monkeypatch.setattr(experiment, "write_csv", full_disk)
+    monkeypatch.setattr(runfile, "write_csv", full_disk)
     with pytest.raises(RunError) as e:
         run_experiment(settings(tiny_model, target), {}, kind="timeline")
     text = str(e.value)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import LATENCY, ROOT, TIMELINE, headless_env, read_records, read_summary, run_script
 from ovsched.views.plots import plot_latency, plot_timeline
-from ovsched.data.records import read_run
+from ovsched.data.folder import read_run
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_timeout_flushes_batches_of_one(timeout_run):
 
 
 def test_saved_labels_read_back_as_written(timeout_run, tmp_path):
-    from ovsched.data.records import write_csv
+    from ovsched.data.runfile import write_csv
     run = read_run(timeout_run)
     assert run["ran"].tolist() == ["timeout"] * 8
     assert run["flush"].dtype.kind == "i" and run["batch"].dtype.kind == "i"

@@ -191,15 +191,18 @@ def test_every_request_sends_the_runs_input_data(multi, tmp_path, monkeypatch):
 
 
 def test_titles_name_the_file_format_and_shapes():
-    summary = {"settings": {"model": "models/det.onnx", "device": "BATCH:CPU(4)"},
-               "properties": {"PERFORMANCE_HINT": "THROUGHPUT"},
-               "model": {"format": "ONNX", "shapes": {"x": [1, 3, 32, 32], "rate": []}}}
+    from ovsched.data.parts import ModelInfo
+    from ovsched.data.runfile import as_summary
+    summary = as_summary({
+        "settings": {"model": "models/det.onnx", "device": "BATCH:CPU(4)"},
+        "properties": {"PERFORMANCE_HINT": "THROUGHPUT"},
+        "model": {"format": "ONNX", "shapes": {"x": [1, 3, 32, 32], "rate": []}}})
     assert plots.describe_run(summary) == \
         "BATCH:CPU(4), THROUGHPUT, det.onnx [ONNX, x[1,3,32,32], rate[]]"
     many = {f"input_{i}": [1, 128] for i in range(9)}
-    summary["model"]["shapes"] = many
-    assert len(plots.model_brief(summary["model"])) <= plots.MODEL_BRIEF_CHARS + 10
-    assert plots.model_brief({}) == ""  # a summary written before formats were recorded
+    summary.model.shapes = many
+    assert len(plots.model_brief(summary.model)) <= plots.MODEL_BRIEF_CHARS + 10
+    assert plots.model_brief(ModelInfo()) == ""  # a summary written before formats were recorded
 
 
 # ------------------------------------------------------------------ usage errors

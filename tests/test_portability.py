@@ -28,7 +28,7 @@ from conftest import LATENCY, ROOT, TIMELINE, headless_env, read_summary, run_sc
 
 from ovsched.views import display, live
 from ovsched.run import experiment, settings, standin
-from ovsched.data import records
+from ovsched.data import folder, records
 from ovsched.run.devices import check_properties
 from ovsched.run.presets import PRESETS
 from ovsched.run.runner import STOP_CHECK_S, Runner
@@ -130,7 +130,7 @@ def test_late_wakeups_are_not_shown_as_waiting_for_a_slot(monkeypatch, tmp_path,
     assert not run.waited_for_slot.any()
     assert not [e for e in trace(run)["traceEvents"] if e.get("cat") == "schedule"]
     assert not due_row_shown(result.figure)
-    saved = records.read_run(result.out)
+    saved = folder.read_run(result.out)
     assert not saved.waited_for_slot.any()
 
 

@@ -145,7 +145,7 @@ def test_profile_off_measures_no_compute_and_says_so(tmp_path, tiny_model):
     run = cpu_run(tmp_path, tiny_model, profile="off")
     assert np.isnan(run["compute_ms"]).all() and (run["profile_id"] == -1).all()
     assert "profile_read_s" not in run.columns
-    text = profiles.text(run.summary["profile"], 12)
+    text = profiles.text(run.summary.profile, 12)
     assert text == "compute not measured (profile=off)"
 
 
@@ -155,7 +155,7 @@ def test_real_runs_keep_only_profiles_that_are_provably_own(tmp_path, tiny_model
                 "nireq": 4, "show": False, "out": str(tmp_path / "o"), "util_ms": 0.0}
     run = run_experiment(settings, {"AUTO_BATCH_TIMEOUT": "20"} if "BATCH" in device else {},
                          kind="latency").run
-    s = run.summary["profile"]
+    s = run.summary.profile
     assert s["on"] and s["perf_count"] == "YES (added by profile)"
     assert s["read"] + s["skipped"] == len(run) and s["errors"] == []
     assert s["own"] + s["not_own"] == s["read"]

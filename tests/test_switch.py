@@ -14,7 +14,9 @@ import pytest
 from conftest import LATENCY, read_records, read_summary, run_script
 
 from ovsched.derive import switch
-from ovsched.data.records import Run, read_run, write_csv, write_json
+from ovsched.data.folder import read_run
+from ovsched.data.records import Run
+from ovsched.data.runfile import to_json, write_csv, write_json
 
 nan = float("nan")
 
@@ -207,29 +209,29 @@ def synthetic_auto_run():
 def test_derive_counts_the_requests_during_the_switch_apart():
     from ovsched.run.experiment import derive
     run, sim = synthetic_auto_run()
-    derive(run, {"batching": False})
+    run = derive(run, {"batching": False})
     s = run.summary
-    window = s["device_switch_window"]
-    inside = int((switch.placed(run["device"], window, run["submitted_s"],
+    window = s.device_switch_window
+    inside = int((switch.placed(run["device"], to_json(window), run["submitted_s"],
                                 run["completed_s"]) == switch.DURING).sum())
-    assert window["requests"] == inside > 0
-    per = s["stats"]["per_device"]
-    assert per[switch.DURING]["count"] == inside
-    assert per["CPU"]["count"] + per["GPU.0"]["count"] + inside == len(run)
-    assert "counted as 'during the switch'" in s["device_note"]
+    assert window.requests == inside > 0
+    per = s.stats.per_device
+    assert per[switch.DURING].count == inside
+    assert per["CPU"].count + per["GPU.0"].count + inside == len(run)
+    assert "counted as 'during the switch'" in s.device_note
 
 
 def test_the_figures_draw_the_switch_window_from_a_saved_run(tmp_path):
     from ovsched.run.experiment import derive
     from ovsched.views.plots import plot_latency, plot_timeline
     run, sim = synthetic_auto_run()
-    derive(run, {"batching": False})
-    run.summary["kind"] = "latency"
+    run = derive(run, {"batching": False})
+    run.summary.kind = "latency"
     write_csv(run, tmp_path / "records.csv")
     write_json(run.summary, tmp_path / "summary.json")
     saved = read_run(tmp_path)
     assert saved["device_done"].tolist() == run["device_done"].tolist()
-    inside = run.summary["device_switch_window"]["requests"]
+    inside = run.summary.device_switch_window.requests
     legend = [t.get_text() for t in plot_latency(saved).axes[0].get_legend().get_texts()]
     assert any(switch.DURING in t and f"{inside} requests" in t for t in legend)
     legend = [t.get_text() for t in plot_timeline(saved).axes[0].get_legend().get_texts()]

@@ -19,7 +19,9 @@ from ovsched.views import strip
 from ovsched.errors import UsageError
 from ovsched.views.machines import UNKNOWN, machines_text
 from ovsched.views.plots import plot_compare, plot_latency, plot_timeline
-from ovsched.data.records import read_run
+from ovsched.data.folder import read_run
+from ovsched.data.parts import Machine
+from ovsched.data.runfile import from_json
 from ovsched.views.report import Progress
 from ovsched.run.settings import LATER_KEYS
 from ovsched.utilization import PROC_ROOT_ENV, SYS_ROOT_ENV
@@ -257,9 +259,9 @@ def test_fake_gpu_and_npu_trees_show_in_a_real_run(tmp_path, monkeypatch, tiny_m
     assert sources["gpu.render"]["mean"] / sources["gpu.video"]["mean"] == pytest.approx(4 / 3)
     assert 0 < sources["gpu.render"]["mean"] <= 100
     # the whole-card figure is only the fallback where this process's engines are seen
-    assert "gpu.awake" not in block["sources"]
-    assert "every process" in block["notes"]["npu"]
-    assert not any(k.startswith(("gpu", "npu")) for k in block["unavailable"])
+    assert "gpu.awake" not in block.sources
+    assert "every process" in block.notes["npu"]
+    assert not any(k.startswith(("gpu", "npu")) for k in block.unavailable)
     assert not any(line.startswith("utilization not measured") for line in said)
     samples = read_samples(result.out)
     render = [v for t, v in of(samples, "gpu.render")]
@@ -303,9 +305,9 @@ def test_sampling_off_writes_no_samples_and_says_so(tmp_path, tiny_model):
                 "util_ms": 0.0}
     result = experiment.run_experiment(settings, {}, kind="latency")
     assert not os.path.exists(os.path.join(result.out, "utilization.csv"))
-    block = result.run.summary["utilization"]
-    assert block["sources"] == {} and "util_ms=0" in block["unavailable"]["all"]
-    assert result.run.summary["own_cpu"]["sampler_s"] is None
+    block = result.run.summary.utilization
+    assert block.sources == {} and "util_ms=0" in block.unavailable["all"]
+    assert result.run.summary.own_cpu.sampler_s is None
     assert len(result.figure.axes) == 1
     assert sampler_threads() == []
 
@@ -329,7 +331,7 @@ def test_compare_names_the_machines_only_when_they_differ(sampled_run, tmp_path)
     out, _ = sampled_run
     runs = [read_run(out), read_run(out)]
     assert machines_text(runs, ["a", "b"]) == []
-    runs[1].summary["machine"] = machine("Intel Core Ultra 7 155H", 22)
+    runs[1].summary.machine = from_json(Machine, machine("Intel Core Ultra 7 155H", 22))
     lines = machines_text(runs, ["a", "b"])
     assert lines[0].startswith("a: ") and "cores" in lines[0]
     assert lines[1].startswith("b: Intel Core Ultra 7 155H, 22 cores")
@@ -337,7 +339,7 @@ def test_compare_names_the_machines_only_when_they_differ(sampled_run, tmp_path)
     assert "different machines" in fig.get_supxlabel()
     # a strip under each timeline that has samples
     assert len(fig.axes) == 4
-    del runs[1].summary["machine"]
+    runs[1].summary.machine = None
     assert UNKNOWN in machines_text(runs, ["a", "b"])[1]
     # the command says it too
     other = tmp_path / "other"

@@ -5,15 +5,12 @@ seconds from the run's start (the first request's due time). A request that was 
 but never completed has NaN completion.
 """
 
-import csv
-import json
 import math
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..files import atomic_write
+from .parts import Summary
 
 COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "launch_s",
            "launch_err_ms", "scheduled_s",
@@ -39,16 +36,23 @@ QUEUE_WAIT_MS = 1.0
 
 @dataclass
 class Run:
-    """Columns of per-request records (``request`` ascending) and the summary dict.
+    """Columns of per-request records (``request`` ascending) and the run's Summary.
 
     ``run["latency_ms"]`` and ``run["lateness_ms"]`` are derived from the times; the
     masks ``done``, ``late`` and ``waited_for_slot`` are the one place that classifies.
     ``utilization`` holds the sampler's samples as columns {time_s, source, value} (lists),
-    or None for a run without them."""
+    or None for a run without them. A dict given as the summary (a program's own, in the
+    newest shape) is read into a Summary."""
 
     columns: dict
-    summary: dict = field(default_factory=dict)
+    summary: Summary = None
     utilization: dict = None
+
+    def __setattr__(self, name, value):
+        if name == "summary" and not isinstance(value, Summary):
+            from .runfile import as_summary
+            value = as_summary(value)
+        super().__setattr__(name, value)
 
     def __len__(self):
         return len(self.columns["request"])
@@ -79,10 +83,8 @@ class Run:
     @property
     def waited_for_slot(self):
         """Mask of the requests that waited more than QUEUE_WAIT_MS for a free queue slot."""
-        wait = self.columns.get("queue_wait_ms")
-        if wait is None:  # saved before the wait was recorded: nothing can be said
-            return np.zeros(len(self), dtype=bool)
-        return wait > QUEUE_WAIT_MS
+        # NaN (not recorded, see fill_columns) is no wait that can be said
+        return self.columns["queue_wait_ms"] > QUEUE_WAIT_MS
 
     @classmethod
     def empty(cls, niter):
@@ -121,86 +123,38 @@ class Run:
                               else np.asarray(queue_wait_ms, dtype=float)),
             "infer_ms": np.asarray(infer_ms, dtype=float),
         }
-        return cls(columns, summary or {})
+        return cls(fill_columns(columns), summary)
 
 
-def _cell(name, value):
-    if name in TEXT_COLUMNS:
-        return value
-    if name in INT_COLUMNS:
-        return str(int(value))
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if name.endswith("_s"):
-        return f"{value:.6f}"
-    if name in FINE_COLUMNS:
-        return f"{value:.4f}"
-    return f"{value:.3f}"
+def fill_columns(columns):
+    """The columns every view reads, for records that lack them (an older version's, or a
+    program's own): ``ran`` "batched" where a batch id was given and "" (no claim)
+    elsewhere, ``flush`` -1, ``device_done`` "", ``queue_wait_ms`` NaN (not recorded)."""
+    n = len(columns["request"])
+    if "batch" not in columns:
+        columns["batch"] = np.full(n, -1, dtype=int)
+    if "ran" not in columns:
+        columns["ran"] = np.where(columns["batch"] >= 0, "batched", "").astype(object)
+    if "flush" not in columns:
+        columns["flush"] = np.full(n, -1, dtype=int)
+    if "device_done" not in columns:
+        columns["device_done"] = np.full(n, "", dtype=object)
+    if "queue_wait_ms" not in columns:
+        columns["queue_wait_ms"] = np.full(n, math.nan)
+    return columns
+
+# The files are read and written by runfile (the format) and folder (the names); these
+# names stay for callers that knew them here.
+def read_run(folder):
+    from .folder import read_run as read
+    return read(folder)
 
 
 def write_csv(run, path):
-    names = [c for c in COLUMNS if c in run] + [c for c in run.columns if c not in COLUMNS]
-
-    def write(f):
-        w = csv.writer(f)
-        w.writerow(names)
-        cols = [run[c].tolist() for c in names]
-        w.writerows([_cell(n, v) for n, v in zip(names, row)] for row in zip(*cols))
-
-    atomic_write(path, write)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+    from .runfile import write_csv as write
+    write(run, path)
 
 
 def write_json(data, path, compact=False):
-    """Write ``data`` as JSON; ``compact`` skips indenting and the type clean-up, for large
-    files made only of plain Python values."""
-    if compact:
-        # one dumps() call runs the C encoder throughout; dump() to a file does not
-        text = json.dumps(data, separators=(",", ":"))
-        atomic_write(path, lambda f: f.write(text))
-    else:
-        atomic_write(path, lambda f: json.dump(_jsonable(data), f, indent=2))
-
-
-def read_run(folder):
-    """Load a saved run (``records.csv``, ``summary.json`` and, when there, the samples of
-    ``utilization.csv``) without OpenVINO."""
-    with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
-        summary = json.load(f)
-    with open(os.path.join(folder, "records.csv"), encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    columns = {}
-    for j, name in enumerate(header):
-        if name in DERIVED:
-            continue
-        values = [r[j] for r in body]
-        if name in TEXT_COLUMNS:
-            columns[name] = np.asarray(values, dtype=object)
-        elif name in INT_COLUMNS:
-            columns[name] = np.asarray([int(v) for v in values], dtype=int)
-        else:
-            columns[name] = np.asarray([float(v) if v else math.nan for v in values], dtype=float)
-    return Run(columns, summary, read_utilization(folder))
-
-
-def read_utilization(folder):
-    """The samples of a run folder's ``utilization.csv``, or None when it has none."""
-    path = os.path.join(folder, UTILIZATION_CSV)
-    if not os.path.isfile(path):
-        return None
-    from ..utilization.data import read_csv
-    return read_csv(path)
+    from .runfile import write_json as write
+    write(data, path, compact)

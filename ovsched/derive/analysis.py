@@ -58,9 +58,7 @@ def pacing_ms(run):
     The thread is free once the request is due and the one before it was submitted: a
     request due while its predecessor still waited for a slot inherits that wait, which
     is back-pressure, not the timer's error. Where nothing waited this is lateness minus
-    queue_wait_ms. None for a run saved before the wait was recorded."""
-    if "queue_wait_ms" not in run.columns:
-        return None
+    queue_wait_ms; NaN where the wait was not recorded (a run saved before it was)."""
     c = run.columns
     asked_s = c["submitted_s"] - c["queue_wait_ms"] / 1e3
     previous_s = np.concatenate(([-np.inf], c["submitted_s"][:-1]))
@@ -70,8 +68,6 @@ def pacing_ms(run):
 def pacing_stats(run, mask=None):
     """p50, p99 and max of ``pacing_ms`` (all None when it is unknown)."""
     own = pacing_ms(run)
-    if own is None:
-        return {"p50": None, "p99": None, "max": None}
     mask = np.ones(len(run), dtype=bool) if mask is None else mask
     d = describe(own[mask])
     return {"p50": d["median"], "p99": d["p99"], "max": d["max"]}

@@ -9,7 +9,7 @@
     result = run_experiment({"device": "BATCH:CPU(4)", "niter": 40, "interval": 5.0,
                              "nireq": 8, "show": False, "out": "runs/x", "model": "m.xml"},
                             {"PERFORMANCE_HINT": "THROUGHPUT"}, kind="timeline")
-    result.run["latency_ms"], result.run.summary["stats"]
+    result.run["latency_ms"], result.run.summary.stats.latency_ms.median
 
 Each stage is a function with one job that takes what the stages before it made and
 returns one small object. Nothing prints unless ``say`` is given.
@@ -18,34 +18,35 @@ returns one small object. Nothing prints unless ``say`` is given.
 import datetime
 import functools
 import os
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import List
 
 import numpy as np
 import openvino as ov
 
-from ..derive import (analysis, batching, breakdown, device_names, findings, labels, profiles,
-                      switch)
+from ..derive import batching, derived, device_names, labels
 from . import arrival, devices, profile, input_data, model_inputs, model_read, models
 from ..views import display
 from ..data import outdir
 from ..errors import Interrupted, RunError, essential
-from ..views.breakdown_figure import FIGURE_NAME as BREAKDOWN_FIGURE, plot_breakdown
-from ..views.plots import PLOTS
 from .presets import PRESETS
-from ..data.records import Run, write_csv, write_json
-from ..views.report import Progress, print_table
+from ..data.folder import FIGURES
+from ..data.parts import (Batching, Machine, ModelInfo, OwnCost, Port, Summary,
+                          Utilization)
+from ..data.records import Run
+from ..data.runfile import from_json
+from ..views.report import Progress
 from .wakeprobe import WakeProbe
 from .runner import Runner
+from .written import Result, draw, say_ending, write
 from .settings import DEFAULT_MODEL, RUN_KEYS, check_settings
-from ..views.trace import trace
-from ..utilization import machine_info, write_csv as write_utilization_csv
+from ..utilization import machine_info
 from ..utilization.session import start_sampler as start_utilization_sampler
 from ..utilization.session import read_now, save_raw, stop_sampler, summary_block
 
-FIGURE_NAMES = {"timeline": "timeline.png", "latency": "latency.png"}
+FIGURE_NAMES = FIGURES
 KINDS = tuple(FIGURE_NAMES)
 
 
@@ -388,141 +389,31 @@ def wait_for(runner, view, interrupt, progress):
 def summarize(p, m, c, e):
     """The summary of the run: effective settings, what OpenVINO reported, how it ended."""
     runner = e.runner
-    summary = {
-        "script": os.path.basename(p.script),
-        "kind": p.kind,
-        "openvino_version": ov.get_version(),
-        "started_at": e.started_at,
-        "preset": p.preset,
-        "preset_note": p.preset_note,
-        "settings": p.settings,
-        "properties": p.properties,
-        "model": {"path": m.path, "name": os.path.splitext(os.path.basename(
-            p.settings["model"]))[0], "standin": m.standin,
-                  "inputs": m.inputs, "outputs": m.outputs, "reshaped": m.reshaped,
-                  "format": m.format, "shapes": m.shapes, "input_data": p.settings["input"]},
-        "device": p.device,
-        "execution_devices": c.execution_devices,
-        "optimal_number_of_infer_requests": c.optimal,
-        "nireq": c.nireq,
-        "num_streams": c.streams.get("NUM_STREAMS"),
-        "inference_num_threads": c.streams.get("INFERENCE_NUM_THREADS"),
-        "compile_s": c.compile_s,
-        "compile_started_s": c.compile_started - runner.t0,
-        "queue_created_s": runner.queue_created_s,
-        "queue_created_end_s": runner.queue_created_end_s,
-        "device_readings": runner.device_readings(),
-        "submit_thread_priority": runner.priority,
-        "batching": c.batching,
-        "interrupted": e.interrupted,
-        "cut_short": runner.n_submitted < p.settings["niter"],
-        "stop_reason": runner.stop_reason if runner.stop.is_set() else None,
-        "stopped_at_request": runner.n_submitted if runner.stop.is_set() else None,
-        "own_cpu": e.own_cpu,
-        "wake_probe": e.wake.summary(runner.t0) if e.wake is not None else None,
-        "arrival": arrival.describe(p.settings),
-        "warnings": p.warnings,
-        "notes": p.notes,
-        "errors": runner.errors,
-        "profile": profile_block(c, runner),
-    }
-    if m.standin:
-        summary["model"]["note"] = "stand-in with random weights: timing only, not accuracy"
-    return summary
-
-
-def label_run(run, info):
-    """Columns ``ran``, ``batch``, ``flush`` from the BATCH plugin's rules (labels.py), and
-    ``summary["batches"]``."""
-    s = run.summary
-    done = run.done
-    if not info["batching"]:
-        kind = labels.UNKNOWN if info["batching"] is None else labels.SINGLE
-        run.columns["ran"] = np.where(done, kind, "").astype(object)
-        run.columns["batch"] = np.full(len(run), -1, dtype=int)
-        run.columns["flush"] = np.full(len(run), -1, dtype=int)
-        if kind == labels.UNKNOWN:
-            s["batches"] = {"count": None, "text": f"batching unknown: {info['unknown']}",
-                            "requests_batched": None, "batched_share": None}
-        else:
-            s["batches"] = {"count": 0, "text": "no batches", "requests_batched": 0,
-                            "batched_share": 0.0,
-                            "note": "no batching: the compiled model is not a BATCH one"}
-        return run
-    start = s.get("queue_created_s")
-    if start is not None and s.get("queue_created_end_s") is not None:
-        start = (start, s["queue_created_end_s"])
-    found = labels.label_batches(
-        run["slot"], run["submitted_s"], run["completed_s"], batch_size=info["batch_size"],
-        timeout_ms=info["timeout_ms"], timer_start_s=start, nireq=s["nireq"],
-        infer_ms=run.columns.get("infer_ms"),
-        wake_late_ms=s.get("wake_probe"), **profile_witness(run, info))
-    for name in ("ran", "batch", "flush", "launch_s", "launch_err_ms"):
-        run.columns[name] = getattr(found, name)
-    summary = labels.summarize(found, info["batch_size"], info["timeout_ms"])
-    completed = int(done.sum())
-    summary.update(count=summary["batches"], requests_batched=summary["batched"],
-                   batched_share=summary["batched"] / completed if completed else None)
-    s["batches"] = summary
-    return run
-
-
-def profile_witness(run, info):
-    """Profiles as the labels' second witness, where they were read: ids kept only where
-    nothing outside the request's batch worker ran before the reading, compute only where
-    nothing outside the request itself did (no labels needed for either)."""
-    if "profile_sum_ms" not in run.columns:
-        return {}
-    compute, ids, _ = profiles.attribute({k: v for k, v in run.columns.items()
-                                          if k not in ("ran", "batch")}, info["batch_size"])
-    return {"compute_ms": compute, "profile_id": ids}
-
-
-def place_switch(run):
-    """AUTO's move from its CPU helper to the accelerator as a window (switch.py), and each
-    request's device with the ones in flight inside it named ``switch.DURING``."""
-    s = run.summary
-    readings = s.get("device_readings")
-    lag_ms, how = labels.allowance(run["submitted_s"], run["completed_s"],
-                                   run.columns.get("infer_ms"),
-                                   (s.get("wake_probe") or {}).get("max_ms"))
-    window = switch.switch_window(readings, run["submitted_s"], run["completed_s"],
-                                  lag_s=lag_ms / 1e3)
-    if window:
-        inside = switch.during(window, run["submitted_s"], run["completed_s"])
-        window.update(requests=int(inside.sum()), allowance_ms=lag_ms,
-                      allowance_from="how late AUTO's release of its idle helper may come: "
-                                     + how)
-    s["device_switch_window"] = window
-    return switch.placed(run["device"], window, run["submitted_s"], run["completed_s"],
-                         readings)
-
-
-def derive(run, info):
-    """Add batch labels, device switches and statistics to the run and its summary."""
-    summary = run.summary
-    label_run(run, info)
-    add_breakdown(run, info)
-    placed = place_switch(run)
-    window = summary["device_switch_window"]
-    switches = analysis.device_switches(run["device"], run["submitted_s"], run["latency_ms"])
-    summary["device_switches"] = switches
-    summary["device_switch"] = switches[0] if switches else None
-    summary["stats"] = analysis.stats(run)
-    summary["stats"]["compile_s"] = summary.get("compile_s")
-    devices_seen = [d for d in dict.fromkeys(placed.tolist()) if d]
-    if switches or window:
-        summary["stats"]["per_device"] = {d: analysis.stats(run, placed == d)
-                                          for d in devices_seen}
-        summary["device_note"] = " ; ".join(
-            f"switch at request {s['request']}: {s['from']} -> {s['to']}" for s in switches)
-        if window:
-            summary["device_note"] = switch_note(window)
-    elif summary["settings"]["device"].startswith(("AUTO", "MULTI")):
-        summary["device_note"] = (f"no device switch: {summary['settings']['device']} ran on "
-                                  f"{', '.join(devices_seen) or '?'} throughout")
-    summary["findings"] = findings.as_dicts(findings.find(run))
-    return run
+    model = ModelInfo(
+        path=m.path, name=os.path.splitext(os.path.basename(p.settings["model"]))[0],
+        standin=m.standin, inputs=from_json(List[Port], m.inputs),
+        outputs=from_json(List[Port], m.outputs), reshaped=m.reshaped, format=m.format,
+        shapes=m.shapes, input_data=p.settings["input"],
+        note="stand-in with random weights: timing only, not accuracy" if m.standin else None)
+    return Summary(
+        script=os.path.basename(p.script), kind=p.kind, openvino_version=ov.get_version(),
+        started_at=e.started_at, preset=p.preset, preset_note=p.preset_note,
+        settings=p.settings, properties=p.properties, model=model, device=p.device,
+        execution_devices=c.execution_devices, optimal_number_of_infer_requests=c.optimal,
+        nireq=c.nireq, num_streams=c.streams.get("NUM_STREAMS"),
+        inference_num_threads=c.streams.get("INFERENCE_NUM_THREADS"), compile_s=c.compile_s,
+        compile_started_s=c.compile_started - runner.t0,
+        queue_created_s=runner.queue_created_s,
+        queue_created_end_s=runner.queue_created_end_s,
+        device_readings=runner.device_readings(), submit_thread_priority=runner.priority,
+        batching=from_json(Batching, c.batching), interrupted=e.interrupted,
+        cut_short=runner.n_submitted < p.settings["niter"],
+        stop_reason=runner.stop_reason if runner.stop.is_set() else None,
+        stopped_at_request=runner.n_submitted if runner.stop.is_set() else None,
+        own_cpu=from_json(OwnCost, e.own_cpu), arrival=arrival.describe(p.settings),
+        wake_probe=e.wake.summary(runner.t0) if e.wake is not None else None,
+        warnings=p.warnings, notes=p.notes, errors=runner.errors,
+        profile=profile_block(c, runner))
 
 
 def profile_block(c, runner):
@@ -533,93 +424,10 @@ def profile_block(c, runner):
     return block
 
 
-def add_breakdown(run, info):
-    """Columns of where each request's time went (breakdown.py), the compute time of the
-    profiles that are provably each request's own (profiles.py), and the summary block."""
-    n = len(run)
-    if "profile_sum_ms" in run.columns:
-        size = info["batch_size"] if info.get("batching") else 1
-        compute, ids, counts = profiles.attribute(run.columns, size)
-        run.columns["compute_ms"], run.columns["profile_id"] = compute, ids
-        for name in ("profile_sum_ms", "profile_key"):
-            del run.columns[name]
-        run.summary.setdefault("profile", {}).update(counts)
-    run.columns.update(breakdown.parts(run.columns))
-    run.columns.setdefault("compute_ms", np.full(n, np.nan))
-    run.columns.setdefault("profile_id", np.full(n, -1, dtype=int))
-    run.summary["breakdown"] = breakdown.summarize(run.columns)
-    return run
-
-
-def switch_note(window):
-    return (f"AUTO moved from {window['from']} to {window['to']} between "
-            f"{window['start_s']:.3f} s and {window['end_s']:.3f} s: EXECUTION_DEVICES changes "
-            f"only once the CPU helper is released, so the {window['requests']} request(s) in "
-            f"flight then ran on either and are counted as '{switch.DURING}'")
-
-
-# ---------------------------------------------------------------- stage 6: written
-
-@dataclass
-class Result:
-    """A finished experiment: its records and summary (``run``), and where they were saved."""
-
-    run: Run
-    out: str
-    figure_path: str
-    figure: object
-    view: object = None
-
-    @property
-    def interrupted(self):
-        return bool(self.run.summary.get("interrupted"))
-
-
-def write(p, run, say):
-    """Save the run into its folder; return (folder, figure path, figure).
-
-    The folder was proven writable before the run, but a disk can fill up or a folder be
-    removed meanwhile: the results then go to a new temporary folder, and the run ends
-    with exit code 1 naming it, rather than losing what was measured."""
-    try:
-        out = outdir.make_out(p.out_target, p.out_default, say)
-        return (out,) + write_files(out, p.kind, run)
-    except OSError as e:
-        failed = f"cannot write the results into {p.out_target} ({e.strerror or e})"
-    rescue = tempfile.mkdtemp(prefix="ovsched-results-")
-    try:
-        write_files(rescue, p.kind, run)
-    except OSError as e:
-        raise RunError(f"{failed}, nor into {rescue} ({e.strerror or e}): this run's "
-                       f"results are lost", run) from None
-    raise RunError(f"{failed}; they were saved in {rescue} instead", run)
-
-
-def write_files(out, kind, run):
-    """Records, summary, samples, trace and figure into the folder ``out``."""
-    write_csv(run, os.path.join(out, "records.csv"))
-    if run.utilization is not None:
-        write_utilization_csv(run.utilization, os.path.join(out, "utilization.csv"))
-    write_json(run.summary, os.path.join(out, "summary.json"))
-    write_json(trace(run), os.path.join(out, "trace.json"), compact=True)
-    figure_path = os.path.join(out, FIGURE_NAMES[kind])
-    figure = PLOTS[kind](run)
-    figure.savefig(figure_path, dpi=110)
-    parts = plot_breakdown(run)
-    parts.savefig(os.path.join(out, BREAKDOWN_FIGURE), dpi=110)
-    return figure_path, figure
-
-
-def say_ending(run, out, say):
-    print_table(run.summary, out, say)
-    s = run.summary
-    if s["interrupted"] and not s["errors"]:
-        if s["cut_short"]:
-            say(f"stopped early at request {s['stopped_at_request']} of "
-                f"{s['settings']['niter']} ({s['stop_reason']}); partial results written")
-        else:
-            say(f"stopped while the last requests finished ({s['stop_reason']}); "
-                f"every request was submitted and completed")
+def derive(run, info):
+    """The run with its batch labels, time breakdown, device switches and statistics
+    (derive/derived.py): a new Run, computed from the records; ``run`` is left as it was."""
+    return derived.apply(run, derived.derive(run, info))
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -653,12 +461,12 @@ def start_sampler(p, say):
 
 
 def add_utilization(run, e, machine):
-    """The sampler's samples on the run; its block and the machine in the summary."""
-    if e.sampler is not None:
-        run.utilization = e.sampler.samples()
-    run.summary["utilization"] = summary_block(e.sampler, run.summary["settings"]["util_ms"])
-    run.summary["machine"] = machine
-    return run
+    """A new Run: the sampler's samples on it; its block and the machine in the summary."""
+    summary = replace(run.summary, machine=from_json(Machine, machine),
+                      utilization=from_json(Utilization, summary_block(
+                          e.sampler, run.summary.settings["util_ms"])))
+    return Run(run.columns, summary,
+               e.sampler.samples() if e.sampler is not None else run.utilization)
 
 
 def _stages(p, sampler, say, interrupt):
@@ -682,8 +490,9 @@ def _stages(p, sampler, say, interrupt):
     e = execute(p, m, c, interrupt, say, sampler)
     run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
                  c.batching)
-    out, figure_path, figure = write(p, run, say)
+    out = write(p, run, say)
     save_raw(e.sampler, out)
+    figure_path, figure = draw(p.kind, run, out)
     say_ending(run, out, say)
     if e.runner.errors:
         raise RunError("; ".join(e.runner.errors[:3]) + f" (records so far saved in {out})",

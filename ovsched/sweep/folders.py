@@ -58,15 +58,16 @@ def repeat_folder(out, cell, r):
 
 def finished(folder):
     """Whether ``folder`` holds a run that ended on its own (not stopped, not failed)."""
-    path = os.path.join(folder, "summary.json")
+    from ..data.folder import RunFolder
+    from ..data.runfile import read_summary_file
+    path = RunFolder(folder).summary
     if not os.path.isfile(path):
         return False
     try:
-        with open(path, encoding="utf-8") as f:
-            summary = json.load(f)
-    except (OSError, ValueError):
+        summary = read_summary_file(path)
+    except (OSError, ValueError, UsageError):
         return False
-    return not summary.get("interrupted") and not summary.get("errors")
+    return not summary.interrupted and not summary.errors
 
 
 def set_aside(folder):
@@ -101,7 +102,7 @@ def prepare_out(grid, cells, argv, mode="grid"):
         raise UsageError(f"--out={out} already holds files; give --resume to finish the sweep "
                          f"there, or a new folder")
     os.makedirs(out, exist_ok=True)
-    from ..data.records import write_json
+    from ..data.runfile import write_json
     write_json({"argv": list(argv), "mode": mode, "cells": keys}, state_path)
     return out
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.parts import Batches, Batching
+
 # Requests whose pairs give the delay's trend: 1500 make ~1.1 M pairs, a fraction of a second.
 MAX_TREND_POINTS = 1500
 # Utilization sources that are one part of an aggregate one (a core of ``cpu``).
@@ -60,9 +62,9 @@ def batched_requests(summary, run):
     and at most (the labels' ``unknown`` ones may or may not have), or None when the run
     cannot say at all."""
     completed = int(np.sum(run.done)) if len(run) else 0
-    if not (summary.get("batching") or {}).get("batching"):
-        if (summary.get("batching") or {}).get("batching") is None and \
-                "unknown" in (summary.get("batching") or {}):
+    batching = summary.batching or Batching()
+    if not batching.batching:
+        if batching.batching is None and batching.unknown is not None:
             return None  # AUTO or MULTI hide whether the device batches
         return 0, 0, completed  # the compiled model is not a BATCH one: nothing ran batched
     if "ran" in run.columns:
@@ -71,10 +73,10 @@ def batched_requests(summary, run):
             low = int(np.sum(ran == "batched"))
             unknown = int(np.sum((ran == "unknown") | (ran == "")))
             return low, low + unknown, completed
-    batches = summary.get("batches") or {}
-    if batches.get("requests_batched") is not None:
-        low = int(batches["requests_batched"])
-        return low, low + int(batches.get("unknown") or 0), completed
+    batches = summary.batches or Batches()
+    if batches.requests_batched is not None:
+        low = int(batches.requests_batched)
+        return low, low + int(batches.unknown or 0), completed
     return None
 
 
@@ -93,10 +95,8 @@ def batched_share(counts):
 def utilization_means(summary):
     """Mean of each aggregate utilization source the run sampled (``cpu``, ``process``,
     ``gpu.compute``, ...; not each core), by name."""
-    util = summary.get("utilization")
-    if not isinstance(util, dict):
-        return {}
-    sources = util.get("sources")
+    util = summary.utilization
+    sources = util.sources if util is not None else None
     if not isinstance(sources, dict):
         return {}
     return {name: float(v["mean"]) for name, v in sources.items()
@@ -109,16 +109,16 @@ def repeat_metrics(run):
     s = run.summary
     offered, achieved = rates_per_s(run["scheduled_s"], run["completed_s"])
     latency = np.asarray(run["latency_ms"], dtype=float)
-    timeout = (s.get("batching") or {}).get("timeout_ms")
+    timeout = s.batching.timeout_ms if s.batching else None
     return RepeatMetrics(
         latency_ms=latency[np.isfinite(latency)], offered_realized_per_s=offered,
         achieved_per_s=achieved, batched=batched_requests(s, run),
-        pacing_p99_ms=(s["stats"].get("pacing_ms") or {}).get("p99"),
+        pacing_p99_ms=s.stats.pacing_ms.p99 if s.stats and s.stats.pacing_ms else None,
         timeout_ms=None if timeout is None else float(timeout),
         utilization=utilization_means(s))
 
 
 def measure_saved(folder):
     """The metrics of a run saved in ``folder``."""
-    from ..data.records import read_run
+    from ..data.folder import read_run
     return repeat_metrics(read_run(folder))

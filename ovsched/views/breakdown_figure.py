@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from ..data.parts import Breakdown
+from ..data.runfile import from_json
 from ..derive import breakdown
 
 FIGURE_NAME = "breakdown.png"
@@ -98,8 +100,8 @@ def plot_breakdown(run, figure=Figure):
     if measured.any():
         handles.append(top.collections[-1])
     fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=4, frameon=False)
-    block = run.summary.get("breakdown") or breakdown.summarize(c)
-    p99 = next((e for e in block.get("requests", []) if e["rank"] == "p99"), None)
+    block = run.summary.breakdown or from_json(Breakdown, breakdown.summarize(c))
+    p99 = next((e for e in block.requests or [] if e["rank"] == "p99"), None)
     title = "Where each request's time went"
     if p99 is not None:
         title += f"\n{breakdown.line(p99)}"

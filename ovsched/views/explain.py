@@ -7,6 +7,8 @@ cannot decide is named with the reason.
 """
 
 from ..derive import breakdown, findings
+from ..data.parts import Breakdown
+from ..data.runfile import from_json
 from ..derive.findings_base import Finding, Skip, fmt
 
 
@@ -15,18 +17,18 @@ def breakdown_lines(run):
     c = run.columns
     if "scheduled_s" not in c or "completed_s" not in c:
         return ["breakdown: unknown (the run has no due or completion times)"]
-    block = run.summary.get("breakdown")
+    block = run.summary.breakdown
     derived = ""
-    if not block:
-        block = breakdown.summarize(_with_parts(c))
+    if block is None:
+        block = from_json(Breakdown, breakdown.summarize(_with_parts(c)))
         derived = " (derived now: this run was saved before the breakdown was kept)"
-    entries = block.get("requests") or []
+    entries = block.requests or []
     if not entries:
         return ["breakdown: no request completed"]
     out = [f"where the time went{derived}: completed - due, cut at the run's stamps"]
     for entry in entries:
         out.append(f"  {breakdown.line(entry)}")
-    for note in block.get("notes") or []:
+    for note in block.notes or []:
         out.append(f"  note: {note}")
     return out
 
@@ -40,7 +42,7 @@ def _with_parts(c):
 
 def findings_lines(run):
     """Every finding of the run, ranked, then the checks that could not decide and why."""
-    saved = run.summary.get("findings")
+    saved = run.summary.findings
     checked = findings.check_all(run)
     if saved is None:
         found = findings.find(run)
@@ -67,7 +69,7 @@ def findings_lines(run):
 
 def explain_lines(run, folder):
     s = run.summary
-    head = (f"run {folder}: {s.get('script', '?')}, device "
-            f"{s.get('device') or (s.get('settings') or {}).get('device', '?')}, "
+    head = (f"run {folder}: {s.script or '?'}, device "
+            f"{s.device or s.setting('device', '?')}, "
             f"{len(run)} requests")
     return [head, *breakdown_lines(run), "", *findings_lines(run)]

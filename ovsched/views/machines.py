@@ -9,36 +9,40 @@ UNKNOWN = "machine unknown (saved before runs recorded it)"
 def machine_text(machine):
     """'CPU model, N cores, memory GB, OS release, devices, OpenVINO version' of a summary's
     ``machine`` block; UNKNOWN without one."""
-    if not machine:
+    if machine is None:
         return UNKNOWN
-    os_info = machine.get("os") or {}
-    parts = [str(machine.get("cpu_model", "?")), f"{machine.get('logical_cores', '?')} cores",
-             f"{machine.get('memory_gb', '?')} GB",
+    os_info = machine.os or {}
+    parts = [_known(machine.cpu_model), f"{_known(machine.logical_cores)} cores",
+             f"{_known(machine.memory_gb)} GB",
              f"{os_info.get('system', '?')} {os_info.get('release', '')}".strip()]
-    devices = machine.get("devices")
+    devices = machine.devices
     if isinstance(devices, dict):
         named = [f"{d} {p.get('FULL_DEVICE_NAME', '')}".strip() for d, p in devices.items()
                  if d != "CPU"]
         parts += named
-    parts.append(f"OpenVINO {machine.get('openvino', '?')}")
+    parts.append(f"OpenVINO {_known(machine.openvino)}")
     return ", ".join(parts)
 
 
+def _known(value):
+    return "?" if value is None else str(value)
+
+
 def identity(machine):
-    if not machine:
+    if machine is None:
         return None
-    os_info = machine.get("os") or {}
-    devices = machine.get("devices")
+    os_info = machine.os or {}
+    devices = machine.devices
     names = tuple(sorted(f"{d}={p.get('FULL_DEVICE_NAME')}" for d, p in devices.items())) \
         if isinstance(devices, dict) else ()
-    return (tuple(str(machine.get(k)) for k in IDENTITY)
+    return (tuple(str(getattr(machine, k)) for k in IDENTITY)
             + (os_info.get("system"), os_info.get("release"), names))
 
 
 def machines_text(runs, labels):
     """One 'label: machine' line per run when the runs come from different machines (or
     some runs cannot say where they came from); [] when all were measured on one machine."""
-    machines = [run.summary.get("machine") for run in runs]
-    if len({identity(m) for m in machines}) <= 1 and all(machines):
+    machines = [run.summary.machine for run in runs]
+    if len({identity(m) for m in machines}) <= 1 and all(m is not None for m in machines):
         return []
     return [f"{label}: {machine_text(m)}" for label, m in zip(labels, machines)]

@@ -9,6 +9,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..data.parts import Batches, Distribution, ModelInfo, Stats
+from ..data.runfile import to_json
 from ..derive import switch
 
 from . import strip
@@ -40,49 +42,53 @@ MARKER = dict(marker="^", s=18, facecolors="none", edgecolors="#2ca02c", linewid
 
 def describe_run(summary):
     """'device, hint, model file [format, input shapes]' for titles."""
-    settings = summary.get("settings", {})
-    properties = summary.get("properties", {})
-    model = summary.get("model", {})
-    path = str(settings.get("model") or "")
-    name = path.replace("\\", "/").rsplit("/", 1)[-1] or model.get("name") or "?"
-    if model.get("standin"):
+    model = summary.model or ModelInfo()
+    path = str(summary.setting("model", ""))
+    name = path.replace("\\", "/").rsplit("/", 1)[-1] or model.name or "?"
+    if model.standin:
         name += " (stand-in, random weights)"
-    hint = properties.get("PERFORMANCE_HINT", "no hint")
-    return f"{settings.get('device', '?')}, {hint}, {name}{model_brief(model)}"
+    hint = (summary.properties or {}).get("PERFORMANCE_HINT", "no hint")
+    return f"{summary.setting('device', '?')}, {hint}, {name}{model_brief(model)}"
 
 
 def model_brief(model):
     """' [ONNX, x[1,3,32,32]]': the format and input shapes of a summary's model, if known."""
-    shapes = model.get("shapes") or {}
+    shapes = model.shapes or {}
     text = ", ".join(f"{n}[{','.join(str(d) for d in dims)}]" for n, dims in shapes.items())
     if len(text) > MODEL_BRIEF_CHARS:
         text = text[:MODEL_BRIEF_CHARS - 3] + "..."
-    parts = [p for p in (model.get("format"), text) if p]
+    parts = [p for p in (model.format, text) if p]
     return f" [{', '.join(parts)}]" if parts else ""
 
 
 def arrival_text(summary):
-    """The run's arrival pattern; a run saved before patterns existed ran on a metronome."""
-    if summary.get("arrival"):
-        return summary["arrival"]
-    interval = summary.get("settings", {}).get("interval")
-    return f"fixed, every {interval:g} ms" if isinstance(interval, (int, float)) else "unknown"
+    """The run's arrival pattern ("unknown" if it did not say)."""
+    return summary.arrival or "unknown"
+
+
+def median_ms(summary):
+    """The run's median latency, or None."""
+    stats = summary.stats
+    return stats.latency_ms.median if stats and stats.latency_ms else None
 
 
 def footer_text(summary):
-    s = summary.get("stats", {})
-    lat = s.get("latency_ms", {})
+    s = summary.stats or Stats()
+    lat = s.latency_ms or Distribution()
     parts = []
-    if lat.get("median") is not None:
-        parts.append(f"latency median {lat['median']:.1f} ms, p99 {lat['p99']:.1f} ms")
-    if s.get("throughput_fps"):
-        parts.append(f"{s['throughput_fps']:.1f} inferences/s")
-    settings = summary.get("settings", {})
-    parts.append(f"{s.get('count', 0)} of {settings.get('niter', '?')} requests, "
-                 f"{arrival_text(summary)}, queue {summary.get('nireq', '?')}")
-    if summary.get("interrupted"):
-        parts.append(f"stopped early at request {summary.get('stopped_at_request')}")
-    return "   ".join(parts)
+    if lat.median is not None:
+        parts.append(f"latency median {lat.median:.1f} ms, p99 {lat.p99:.1f} ms")
+    if s.throughput_fps:
+        parts.append(f"{s.throughput_fps:.1f} inferences/s")
+    parts.append(f"{s.count or 0} of {summary.setting('niter', '?')} requests, "
+                 f"{arrival_text(summary)}, queue "
+                 f"{'?' if summary.nireq is None else summary.nireq}")
+    if summary.interrupted:
+        parts.append(f"stopped early at request {summary.stopped_at_request}")
+    text = "   ".join(parts)
+    if summary.lacks:  # a line of its own: the list is long
+        text += f"\nsaved by an earlier version, without {', '.join(summary.lacks)}"
+    return text
 
 
 def timeline_sample(n):
@@ -92,20 +98,13 @@ def timeline_sample(n):
     return np.unique(np.linspace(0, n - 1, TIMELINE_MAX_LINES).astype(int))
 
 
-def ran_labels(run):
-    """The ``ran`` column, or for a run saved before it existed: "batched" where a batch
-    id was given, "" (no claim) elsewhere."""
-    if "ran" in run:
-        return np.asarray(run["ran"], dtype=object)
-    return np.where(run["batch"] >= 0, "batched", "").astype(object)
-
-
 def draw_switch_window(ax, summary):
     """Shade AUTO's switch window on a time axis."""
-    w = summary.get("device_switch_window")
+    w = summary.device_switch_window
     if w:
-        ax.axvspan(w["start_s"], w["end_s"], color=SWITCH_SPAN_COLOUR, alpha=0.12, lw=0,
-                   label=f"switching {w['from']} \u2192 {w['to']}: {w.get('requests', '?')} "
+        requests = "?" if w.requests is None else w.requests
+        ax.axvspan(w.start_s, w.end_s, color=SWITCH_SPAN_COLOUR, alpha=0.12, lw=0,
+                   label=f"switching {w.from_} \u2192 {w.to}: {requests} "
                          f"requests {switch.DURING}, device unknown")
 
 
@@ -113,7 +112,7 @@ def draw_timeline(ax, run, label_batches=True):
     """One timeline row pair on ``ax``: a line from submit (y=1) to completion (y=0),
     styled by how the request ran (RAN_STYLE); returns the number of requests drawn."""
     sub, comp, batch = run["submitted_s"], run["completed_s"], run["batch"]
-    ran = ran_labels(run)
+    ran = np.asarray(run["ran"], dtype=object)
     shown = timeline_sample(len(run))
     done = run.done[shown]
     d = shown[done]
@@ -152,9 +151,9 @@ def draw_timeline(ax, run, label_batches=True):
             ax.annotate(str(int(members.sum())), (np.nanmax(comp[members]), 0),
                         xytext=(0, -11), textcoords="offset points", ha="center",
                         fontsize=7, color="0.25")
-    if not run.summary.get("device_switch_window"):
-        for found in run.summary.get("device_switches") or []:
-            ax.axvline(found["time_s"], color=SWITCH_COLOUR, lw=1)
+    if not run.summary.device_switch_window:
+        for found in run.summary.device_switches or []:
+            ax.axvline(found.time_s, color=SWITCH_COLOUR, lw=1)
     if late.size:
         ax.set_yticks([0, 1, DUE_Y], ["completed", "submitted", "due"])
         ax.set_ylim(-0.35, DUE_Y + 0.3)
@@ -172,7 +171,7 @@ def finding_line(summary, width=200):
     """The top finding for a figure's title area: "finding [warn]: <title> (+N more)" and
     "try <fix>", wrapped at ``width`` characters ("" when the run has none, or was saved
     before findings were kept)."""
-    found = summary.get("findings") or []
+    found = summary.findings or []
     if not found:
         return ""
     top = found[0]
@@ -183,16 +182,16 @@ def finding_line(summary, width=200):
 
 
 def batch_line(summary):
-    batches = summary.get("batches") or {}
-    if not batches.get("count") and not batches.get("timeout"):
-        if batches.get("count") is None and batches.get("text"):
-            return batches["text"]
-        return batches.get("note", "")
-    text = batches["text"]
-    if batches.get("batch_size"):
-        text += f" (batch size {batches['batch_size']}"
-        if batches.get("timeout_ms") is not None:
-            text += f", AUTO_BATCH_TIMEOUT {batches['timeout_ms']} ms"
+    batches = summary.batches or Batches()
+    if not batches.count and not batches.timeout:
+        if batches.count is None and batches.text:
+            return batches.text
+        return batches.note or ""
+    text = batches.text
+    if batches.batch_size:
+        text += f" (batch size {batches.batch_size}"
+        if batches.timeout_ms is not None:
+            text += f", AUTO_BATCH_TIMEOUT {batches.timeout_ms} ms"
         text += ")"
     return text
 
@@ -230,24 +229,25 @@ def draw_latency(ax, run, label="latency", colour="#1f77b4", marks=True):
     ax.plot(run["request"], run["latency_ms"], lw=0.8, color=colour, label=label)
     if not marks:
         return
-    median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
+    median = median_ms(run.summary)
     if median is not None:
         ax.axhline(median, color="0.4", lw=0.8, ls="--", label=f"median {median:.1f} ms")
-    window = run.summary.get("device_switch_window")
+    window = run.summary.device_switch_window
     if window:
-        inside = np.flatnonzero(switch.during(window, run["submitted_s"], run["completed_s"]))
+        inside = np.flatnonzero(switch.during(to_json(window), run["submitted_s"],
+                                              run["completed_s"]))
         if inside.size:
             ax.axvspan(inside[0] - 0.5, inside[-1] + 0.5, color=SWITCH_SPAN_COLOUR, alpha=0.12,
                        lw=0)
             ax.scatter(run["request"][inside], run["latency_ms"][inside], s=10,
                        color=SWITCH_SPAN_COLOUR,
-                       label=f"{switch.DURING} ({window['from']} \u2192 {window['to']}, "
+                       label=f"{switch.DURING} ({window.from_} \u2192 {window.to}, "
                              f"{inside.size} requests: device unknown)")
         return
-    for found in run.summary.get("device_switches") or []:
-        ax.axvline(found["request"], color=SWITCH_COLOUR, lw=1.2)
-        ax.annotate(f"{found['from']} \u2192 {found['to']}\nrequest {found['request']}",
-                    (found["request"], 1), xycoords=("data", "axes fraction"),
+    for found in run.summary.device_switches or []:
+        ax.axvline(found.request, color=SWITCH_COLOUR, lw=1.2)
+        ax.annotate(f"{found.from_} \u2192 {found.to}\nrequest {found.request}",
+                    (found.request, 1), xycoords=("data", "axes fraction"),
                     xytext=(4, -4), textcoords="offset points", va="top", fontsize=8,
                     color=SWITCH_COLOUR)
 
@@ -274,8 +274,8 @@ def plot_latency(run, figure=Figure):
     # the figure is 10 in wide: the arrivals go on a line of their own
     title = (f"Inference latency: {describe_run(run.summary)}\n"
              f"arrivals {arrival_text(run.summary)}")
-    if run.summary.get("device_note"):
-        title += f"; {run.summary['device_note']}"
+    if run.summary.device_note:
+        title += f"; {run.summary.device_note}"
     if finding_line(run.summary):
         title += f"\n{finding_line(run.summary, width=110)}"
     ax.set_title(title, fontsize=10)
@@ -289,8 +289,8 @@ def run_labels(runs):
     flat = []
     for run in runs:
         s = run.summary
-        items = {**{k: v for k, v in s.get("settings", {}).items() if k not in ("out",)},
-                 **s.get("properties", {})}
+        items = {**{k: v for k, v in (s.settings or {}).items() if k not in ("out",)},
+                 **(s.properties or {})}
         flat.append(items)
     keys = sorted({k for items in flat for k in items})
     differing = [k for k in keys if len({str(items.get(k)) for items in flat}) > 1]
@@ -304,8 +304,8 @@ def run_labels(runs):
 def settings_key(summary):
     """What makes two runs the same experiment: every setting but the folder, and the
     properties."""
-    settings = {k: v for k, v in summary.get("settings", {}).items() if k != "out"}
-    return repr(sorted({**settings, **summary.get("properties", {})}.items()))
+    settings = {k: v for k, v in (summary.settings or {}).items() if k != "out"}
+    return repr(sorted({**settings, **(summary.properties or {})}.items()))
 
 
 def same_settings(runs):
@@ -337,7 +337,7 @@ def plot_compare(runs, names=None, figure=Figure):
     if names:
         labels = [f"{n}: {lab}" for n, lab in zip(names, labels)]
     machines = machines_text(runs, names or labels)
-    kinds = {run.summary.get("kind") for run in runs}
+    kinds = {run.summary.kind for run in runs}
     if kinds == {"timeline"}:
         fig = compare_timelines(runs, labels, figure)
     else:
@@ -394,7 +394,7 @@ def compare_latency(runs, labels, figure, names=None):
             draw_band(ax, [runs[i] for i in group], f"{label} ({len(group)} runs)", colour)
             continue
         run = runs[group[0]]
-        median = (run.summary.get("stats", {}).get("latency_ms") or {}).get("median")
+        median = median_ms(run.summary)
         text = f"{label} (median {median:.1f} ms)" if median is not None else label
         draw_latency(ax, run, label=text, colour=colour, marks=False)
     axes[-1].set_xlabel("request (in submission order)" + (

@@ -3,6 +3,7 @@
 import sys
 import time
 
+from ..data.parts import Batches, Breakdown, Pacing
 from ..derive import profiles
 from ..derive.breakdown import line
 from ..derive.findings_base import Finding
@@ -11,36 +12,35 @@ TOP_FINDINGS = 3  # printed after the table; summary.json and `explain` keep the
 
 
 def print_table(summary, out, say=print):
-    s = summary["stats"]
-    lat, late = s["latency_ms"], s["lateness_ms"]
+    s = summary.stats
+    lat, late = s.latency_ms, s.lateness_ms
 
     def f(v, unit=""):
         return "-" if v is None else f"{v:.2f}{unit}"
 
-    say(f"\n{s['count']} of {s['submitted']} submitted requests completed in "
-          f"{s['duration_s']:.2f} s ({f(s['throughput_fps'])} inferences/s)")
+    say(f"\n{s.count} of {s.submitted} submitted requests completed in "
+        f"{s.duration_s:.2f} s ({f(s.throughput_fps)} inferences/s)")
     say("latency ms   median {}  mean {}  min {}  max {}  p90 {}  p99 {}".format(
-        *(f(lat[k]) for k in ("median", "mean", "min", "max", "p90", "p99"))))
-    say(f"lateness ms  p50 {f(late['p50'])}  p99 {f(late['p99'])}  max {f(late['max'])}   "
-          f"compile {f(s.get('compile_s'), ' s')}  first latency {f(s['first_latency_ms'], ' ms')}")
-    pacing = s.get("pacing_ms") or {}
-    if pacing.get("p99") is not None:
-        say(f"pacing ms   p50 {f(pacing['p50'])}  p99 {f(pacing['p99'])}  max "
-            f"{f(pacing['max'])}   (lateness minus the wait for a free queue slot)")
-    for device, d in (s.get("per_device") or {}).items():
-        say(f"  on {device}: {d['count']} requests, latency median "
-              f"{f(d['latency_ms']['median'])} ms, p99 {f(d['latency_ms']['p99'])} ms")
-    batches = summary.get("batches") or {}
-    if batches.get("count") or batches.get("timeout") or (
-            batches.get("count") is None and batches.get("text")):
-        say(f"batches: {batches['text']}")
-        for note in (batches.get("notes") or [])[:3]:
+        *(f(getattr(lat, k)) for k in ("median", "mean", "min", "max", "p90", "p99"))))
+    say(f"lateness ms  p50 {f(late.p50)}  p99 {f(late.p99)}  max {f(late.max)}   "
+        f"compile {f(s.compile_s, ' s')}  first latency {f(s.first_latency_ms, ' ms')}")
+    pacing = s.pacing_ms or Pacing()
+    if pacing.p99 is not None:
+        say(f"pacing ms   p50 {f(pacing.p50)}  p99 {f(pacing.p99)}  max "
+            f"{f(pacing.max)}   (lateness minus the wait for a free queue slot)")
+    for device, d in (s.per_device or {}).items():
+        say(f"  on {device}: {d.count} requests, latency median "
+            f"{f(d.latency_ms.median)} ms, p99 {f(d.latency_ms.p99)} ms")
+    batches = summary.batches or Batches()
+    if batches.count or batches.timeout or (batches.count is None and batches.text):
+        say(f"batches: {batches.text}")
+        for note in (batches.notes or [])[:3]:
             say(f"  {note}")
-    if summary.get("device_note"):
-        say(summary["device_note"])
+    if summary.device_note:
+        say(summary.device_note)
     say_breakdown(summary, say)
     say(f"results: {out}")
-    print_findings(summary.get("findings"), out, say)
+    print_findings(summary.findings, out, say)
 
 
 def print_findings(found, out, say=print, limit=TOP_FINDINGS):
@@ -64,14 +64,14 @@ def print_findings(found, out, say=print, limit=TOP_FINDINGS):
 
 def say_breakdown(summary, say=print):
     """The p99 request's response time cut into its parts (see derive/breakdown.py)."""
-    block = summary.get("breakdown") or {}
-    entry = next((e for e in block.get("requests") or [] if e["rank"] == "p99"), None)
+    block = summary.breakdown or Breakdown()
+    entry = next((e for e in block.requests or [] if e["rank"] == "p99"), None)
     if entry is None:
         return
     say(f"where the time went: {line(entry)}")
-    for note in block.get("notes") or []:
+    for note in block.notes or []:
         say(f"  {note}")
-    say(f"  {profiles.text(summary.get('profile'), block.get('completed', 0))}")
+    say(f"  {profiles.text(summary.profile, block.completed or 0)}")
 
 
 class Progress:

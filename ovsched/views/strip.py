@@ -63,7 +63,8 @@ def details(samples):
 
 
 def period_s(run):
-    return ((run.summary.get("utilization") or {}).get("period_ms") or 100.0) / 1e3
+    block = run.summary.utilization
+    return ((block.period_ms if block else None) or 100.0) / 1e3
 
 
 def time_to_request(t_s, submitted_s, interval_ms):
@@ -88,7 +89,7 @@ def time_to_request(t_s, submitted_s, interval_ms):
 
 def latency_axis(run):
     """The latency graph's mapping from seconds to its request axis."""
-    interval = run.summary.get("settings", {}).get("interval")
+    interval = run.summary.setting("interval")
     sub = run["submitted_s"]
     return lambda t: time_to_request(t, sub, interval)
 
@@ -149,9 +150,9 @@ def draw_strip(ax, run, to_x=None):
 def mark_compile(ax, run):
     """Shade the compile on a time axis; a dashed line where the first request was due."""
     s = run.summary
-    if s.get("compile_started_s") is not None and s.get("compile_s") is not None:
-        start = s["compile_started_s"]
-        ax.axvspan(start, start + s["compile_s"], color=COMPILE_COLOUR, alpha=0.6, lw=0,
+    if s.compile_started_s is not None and s.compile_s is not None:
+        start = s.compile_started_s
+        ax.axvspan(start, start + s.compile_s, color=COMPILE_COLOUR, alpha=0.6, lw=0,
                    zorder=0, label="compiling")
     ax.axvline(0, color="0.5", lw=0.8, ls="--", zorder=2)
 
@@ -182,8 +183,8 @@ def mark_batches(ax, run, to_x=None):
 
 def mark_switches(ax, run, to_x=None):
     """AUTO's device switches as red lines (``to_x`` None: at their time in seconds)."""
-    for switch in run.summary.get("device_switches") or []:
-        x = switch["time_s"] if to_x is None else switch["request"]
+    for switch in run.summary.device_switches or []:
+        x = switch.time_s if to_x is None else switch.request
         ax.axvline(x, color=SWITCH_COLOUR, lw=1.2, zorder=4)
 
 

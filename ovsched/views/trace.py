@@ -11,6 +11,7 @@ counter track (samples from the run's start on: compiling, before it, is only in
 ``utilization.csv``).
 """
 
+from ..data.runfile import to_json
 
 from ..derive import breakdown
 
@@ -28,7 +29,7 @@ def _us(seconds):
 def trace_events(run):
     """The run as a list of trace events (dicts), in time order per track."""
     summary = run.summary
-    title = f"{summary.get('script', 'run')} {summary.get('settings', {}).get('device', '')}"
+    title = f"{summary.script or 'run'} {summary.setting('device', '')}"
     events = [{"name": "process_name", "ph": "M", "pid": PID, "tid": 0,
                "args": {"name": title.strip()}},
               {"name": "thread_name", "ph": "M", "pid": PID, "tid": SCHEDULE_TID,
@@ -46,8 +47,8 @@ def trace_events(run):
     done_us = [None if t != t else round(t * 1e6, 1) for t in run["completed_s"].tolist()]
     slots = run["slot"].tolist()
     batches = run["batch"].tolist()
-    ran = run["ran"].tolist() if "ran" in run else [""] * len(run)
-    flushes = run["flush"].tolist() if "flush" in run else [-1] * len(run)
+    ran = run["ran"].tolist()
+    flushes = run["flush"].tolist()
     devices = run["device"].tolist()
     latency = [round(v, 3) for v in run["latency_ms"].tolist()]
     lateness = [round(v, 3) for v in run["lateness_ms"].tolist()]
@@ -80,11 +81,11 @@ def trace_events(run):
                               {k: v[i] for k, v in split.items()})
     events += group_events(batches, ran, "batched", sub_us, done_us, slots)
     events += group_events(flushes, ran, "timeout", sub_us, done_us, slots)
-    events += window_events(summary.get("device_switch_window"))
-    for switch in summary.get("device_switches") or []:
-        events.append({"name": f"device switch {switch['from']} -> {switch['to']}",
-                       "cat": "device", "ph": "i", "s": "g", "ts": _us(switch["time_s"]),
-                       "pid": PID, "tid": 0, "args": switch})
+    events += window_events(summary.device_switch_window)
+    for switch in summary.device_switches or []:
+        events.append({"name": f"device switch {switch.from_} -> {switch.to}",
+                       "cat": "device", "ph": "i", "s": "g", "ts": _us(switch.time_s),
+                       "pid": PID, "tid": 0, "args": to_json(switch)})
     events += counter_events(run)
     return events
 
@@ -123,7 +124,8 @@ def counter_events(run):
     samples = run.utilization
     if not samples:
         return []
-    period_s = ((run.summary.get("utilization") or {}).get("period_ms") or 0) / 1e3
+    block = run.summary.utilization
+    period_s = ((block.period_ms if block else None) or 0) / 1e3
     began = {}
     events = []
     for t, source, value in zip(samples["time_s"], samples["source"], samples["value"]):
@@ -165,14 +167,14 @@ def window_events(window):
         return []
     return [{"name": "thread_name", "ph": "M", "pid": PID, "tid": SWITCH_TID,
              "args": {"name": "AUTO switch"}},
-            {"name": f"switching {window['from']} -> {window['to']} (device unknown)",
-             "cat": "device", "ph": "X", "ts": max(_us(window["start_s"]), 0.0),
-             "dur": max(_us(window["end_s"]) - max(_us(window["start_s"]), 0.0), 0.0),
+            {"name": f"switching {window.from_} -> {window.to} (device unknown)",
+             "cat": "device", "ph": "X", "ts": max(_us(window.start_s), 0.0),
+             "dur": max(_us(window.end_s) - max(_us(window.start_s), 0.0), 0.0),
              "pid": PID,
-             "tid": SWITCH_TID, "args": window}]
+             "tid": SWITCH_TID, "args": to_json(window)}]
 
 
 def trace(run):
     return {"traceEvents": trace_events(run), "displayTimeUnit": "ms",
-            "otherData": {"openvino_version": run.summary.get("openvino_version"),
-                          "device": run.summary.get("settings", {}).get("device")}}
+            "otherData": {"openvino_version": run.summary.openvino_version,
+                          "device": run.summary.setting("device")}}
