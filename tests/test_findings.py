@@ -386,3 +386,18 @@ def test_a_flood_is_a_note_with_the_rate_the_device_sustained():
     f = {f.id: f for f in findings.find(r)}["overload"]
     assert f.severity == "info" and f.values["sustained_per_s"] == pytest.approx(50.0)
     assert f.fix.startswith("--interval=22.0")
+
+
+def test_the_terminal_prints_the_top_three_in_their_rank():
+    from ovsched.views.report import print_findings
+    found = [Finding(f"f{i}", "warn", f"title {i}", f"evidence {i}", f"--x={i}", str(i)).to_dict()
+             for i in range(4)]
+    said = []
+    print_findings(found, "runs/x", said.append)
+    text = "\n".join(said)
+    assert "top 3 of 4" in said[0] and "explain runs/x" in said[0]
+    assert text.index("title 0") < text.index("title 1") < text.index("title 2")
+    assert "title 3" not in text and "try: --x=0" in text
+    said.clear()
+    print_findings([], "runs/x", said.append)
+    assert said and said[0].startswith("findings: none")
