@@ -291,7 +291,11 @@ def trend(run, response):
     slope = float(np.median(slopes))
     offered = (count - 1) / span
     growth_ms = slope * span * 1e3
-    overloaded = slope > OVERLOAD_SLOPE and growth_ms >= OVERLOAD_GROWTH_MS
+    idle_s = _last_idle_s(run)
+    # a queue that drains (every request due so far completed) in the second half of the
+    # schedule does not grow: a slope there comes from noise between bursts, not a backlog
+    drained = idle_s is not None and idle_s >= d[0] + span / 2
+    overloaded = slope > OVERLOAD_SLOPE and growth_ms >= OVERLOAD_GROWTH_MS and not drained
     grown = (d - d[0]) * slope * 1e3
     growing = np.zeros(len(run), dtype=bool)
     idx = np.flatnonzero(done)
@@ -302,6 +306,18 @@ def trend(run, response):
             "last_ms": float(np.median(response[done][-max(1, count // 10):])),
             "growth_ms": growth_ms, "growing": growing,
             "impact_ms": float(np.sum(np.clip(grown, 0, None)))}
+
+
+def _last_idle_s(run):
+    """The last due time at which every request due before it had completed (the device
+    and the queue were empty), or None when that never happened after the first."""
+    due = np.asarray(run["scheduled_s"], dtype=float)
+    done = np.asarray(run["completed_s"], dtype=float)
+    order = np.argsort(due, kind="stable")
+    due, done = due[order], np.where(np.isnan(done[order]), np.inf, done[order])
+    reach = np.maximum.accumulate(done)[:-1]
+    idle = np.flatnonzero(reach <= due[1:])
+    return float(due[1:][idle[-1]]) if idle.size else None
 
 
 def _concurrency_wanted(run, response):
