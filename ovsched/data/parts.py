@@ -202,9 +202,17 @@ class DeviceSwitch(Part):
 
 @dataclass
 class Utilization(Part):
-    """The sampler's block: statistics per source, and why a source was not measured."""
+    """The sampler's block: statistics per source, and why a source was not measured.
+
+    ``sources``: {source: {mean, p50, p95, max, capped}}. ``mean`` weighs what was measured
+    (before any cap) by each sample's period, so it is the busy-time counters' change over
+    the run; p50, p95 and max are of the values shown (capped at 0-100 %); ``capped`` counts
+    the capped samples (runs saved before it have no ``capped``). ``gpu_period_ms``: the GPU
+    readers' own period (``gpu_util_ms``; None in runs saved before it, which read the GPU
+    every ``period_ms``)."""
 
     period_ms: Optional[float] = None
+    gpu_period_ms: Optional[float] = None
     sources: Optional[Dict[str, Dict[str, Any]]] = None
     unavailable: Optional[Dict[str, Any]] = None
     notes: Optional[Dict[str, Any]] = None
