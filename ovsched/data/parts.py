@@ -122,6 +122,31 @@ class Batches(Part):
     notes: Optional[List[str]] = None
     text: Optional[str] = None
     note: Optional[str] = None
+    # how late a worker's wake was allowed to be (the largest, the typical) and how derived
+    allowance_ms: Optional[float] = None
+    allowance_median_ms: Optional[float] = None
+    allowance_from: Optional[str] = None
+    wide_allowance_ms: Optional[Dict[str, float]] = None  # worker -> the wide one it needed
+    launch_err_ms: Optional[Dict[str, float]] = None  # median, max of the launch uncertainty
+    witness: Optional[Dict[str, int]] = None  # the profiles' agreements and disagreements
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WakeLateness(Part):
+    """How late a normal-priority thread woke from ``period_ms`` sleeps during the run
+    (run/wakeprobe.py): overall, and the latest per ``window_ms`` from ``windows_start_s``
+    on the records' clock."""
+
+    wakes: Optional[int] = None
+    period_ms: Optional[float] = None
+    p50_ms: Optional[float] = None
+    p99_ms: Optional[float] = None
+    max_ms: Optional[float] = None
+    cpu_s: Optional[float] = None
+    window_ms: Optional[float] = None
+    windows_start_s: Optional[float] = None
+    windows_max_ms: Optional[List[float]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -297,7 +322,7 @@ class Summary(Part):
     stop_reason: Optional[str] = None
     stopped_at_request: Optional[int] = None
     own_cpu: Optional[OwnCost] = None
-    wake_probe: Optional[Dict[str, Any]] = None  # how late a probe thread woke (wakeprobe.py)
+    wake_probe: Optional[WakeLateness] = None
     arrival: Optional[str] = None
     warnings: Optional[List[str]] = None
     notes: Optional[List[str]] = None

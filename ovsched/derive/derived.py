@@ -111,7 +111,7 @@ def switch_window(run):
     readings = s.device_readings
     lag_ms, how = labels.allowance(run["submitted_s"], run["completed_s"],
                                    run.columns.get("infer_ms"),
-                                   (s.wake_probe or {}).get("max_ms"))
+                                   s.wake_probe)
     window = switch.switch_window(readings, run["submitted_s"], run["completed_s"],
                                   lag_s=lag_ms / 1e3)
     if window:

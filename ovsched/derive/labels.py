@@ -96,7 +96,7 @@ def allowance(submitted_s, completed_s, infer_ms, wake_late_ms=None):
     probe), and twice the largest callback lag, at least the floor."""
     lag = callback_lags_ms(submitted_s, completed_s, infer_ms)
     lag = lag[~np.isnan(lag)]
-    if isinstance(wake_late_ms, dict):  # the summary's wake_probe block
+    if hasattr(wake_late_ms, "get"):  # the summary's wake_probe (a part or a dict)
         wake_late_ms = wake_late_ms.get("max_ms")
     wake = np.asarray([] if wake_late_ms is None else wake_late_ms, dtype=float).ravel()
     wake = wake[~np.isnan(wake)]
@@ -150,7 +150,7 @@ class LocalAllowance:
 
 def local_allowance(submitted_s, completed_s, infer_ms, probe):
     """A LocalAllowance from the summary's ``wake_probe`` block, or None without windows."""
-    if not isinstance(probe, dict) or not probe.get("windows_max_ms"):
+    if not hasattr(probe, "get") or not probe.get("windows_max_ms"):
         return None
     floor_ms, _ = allowance(submitted_s, completed_s, infer_ms, None)
     if infer_ms is None:

@@ -33,8 +33,8 @@ from ..data import outdir
 from ..errors import Interrupted, RunError, essential
 from .presets import PRESETS
 from ..data.folder import FIGURES
-from ..data.parts import (Batching, Machine, ModelInfo, OwnCost, Port, Summary,
-                          Utilization)
+from ..data.parts import (Batching, Machine, ModelInfo, OwnCost, Port, Summary, Utilization,
+                          WakeLateness)
 from ..data.records import Run
 from ..data.runfile import from_json
 from ..views.report import Progress
@@ -411,7 +411,7 @@ def summarize(p, m, c, e):
         stop_reason=runner.stop_reason if runner.stop.is_set() else None,
         stopped_at_request=runner.n_submitted if runner.stop.is_set() else None,
         own_cpu=from_json(OwnCost, e.own_cpu), arrival=arrival.describe(p.settings),
-        wake_probe=e.wake.summary(runner.t0) if e.wake is not None else None,
+        wake_probe=from_json(WakeLateness, e.wake.summary(runner.t0)) if e.wake else None,
         warnings=p.warnings, notes=p.notes, errors=runner.errors,
         profile=profile_block(c, runner))
 
