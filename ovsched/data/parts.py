@@ -290,6 +290,36 @@ class Breakdown(Part):
 
 
 @dataclass
+class GateWait(Part):
+    total: Optional[float] = None
+    max: Optional[float] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Profile(Part):
+    """Whether each request's profile was read (run/profile.py) and what reading cost;
+    which readings are a request's own (derive/profiles.py)."""
+
+    setting: Optional[str] = None  # auto, on, off
+    on: Optional[bool] = None
+    why: Optional[str] = None
+    perf_count: Optional[str] = None  # what PERF_COUNT was compiled with, and who set it
+    read: Optional[int] = None
+    skipped: Optional[int] = None  # not read: another request in flight (nothing batches)
+    own: Optional[int] = None  # provably the request's own inference's
+    not_own: Optional[int] = None
+    errors: Optional[List[str]] = None
+    gate_waits: Optional[int] = None  # submits that waited for a slot's profile to be read
+    gate_wait_ms: Optional[GateWait] = None
+    reader_priority: Optional[str] = None
+    reader_cpu_s: Optional[float] = None
+    reader_cpu_ms_per_request: Optional[float] = None
+    read_cpu_ms_per_read: Optional[float] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Summary(Part):
     """A run's summary: settings, what OpenVINO reported, how the run ended, and what was
     derived from its records. ``format_version`` is written first."""
@@ -336,7 +366,7 @@ class Summary(Part):
     stats: Optional[Stats] = None
     device_note: Optional[str] = None
     breakdown: Optional[Breakdown] = None
-    profile: Optional[Dict[str, Any]] = None  # how profiles were read (run/profile.py)
+    profile: Optional[Profile] = None
     findings: Optional[List[Dict[str, Any]]] = None  # ranked checks (derive/findings.py)
     extra: Dict[str, Any] = field(default_factory=dict)
     # What a run saved by an earlier version lacks, said by the reader; not saved.

@@ -113,10 +113,12 @@ def notes(c, p=None):
     done = ~np.isnan(np.asarray(c["completed_s"], dtype=float))
     ran = np.asarray(c["ran"], dtype=object) if "ran" in c else np.full(n, "", dtype=object)
     said = []
-    if "queue_wait_ms" not in c:
+    wait = _column(c, "queue_wait_ms", n)
+    submitted = ~np.isnan(np.asarray(c["submitted_s"], dtype=float))
+    if submitted.any() and np.isnan(wait[submitted]).all():
         said.append("client and queue wait unknown: the run was saved before the wait for a "
                     "free slot was recorded")
-    if "ran" not in c:
+    if done.any() and np.all(ran[done] == ""):
         said.append("batch wait and device unknown: the run was saved before requests were "
                     "labelled")
     unknown = int(np.sum(done & (ran == "unknown")))
@@ -181,6 +183,8 @@ def own_delay_ms(c):
     """The submit loop's own delay per request (analysis.pacing_ms): the part of
     ``client_ms`` that earlier requests' waits do not explain. None before waits were
     recorded."""
+    if "queue_wait_ms" not in c:
+        return None
     return analysis.pacing_ms(SimpleNamespace(columns=c))
 
 

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..data.parts import Batches, Breakdown, DeviceSwitch, Stats, SwitchWindow
+from ..data.parts import Batches, Breakdown, DeviceSwitch, Profile, Stats, SwitchWindow
 from ..data.records import Run
 from ..data.runfile import from_json, to_json
 from . import analysis, breakdown, findings, labels, profiles, switch
@@ -87,8 +87,9 @@ def attributed_profiles(columns, info, block):
         return {}, (), block
     size = info["batch_size"] if info.get("batching") else 1
     compute, ids, counts = profiles.attribute(columns, size)
+    merged = {**(to_json(block) if block is not None else {}), **counts}
     return ({"compute_ms": compute, "profile_id": ids}, ("profile_sum_ms", "profile_key"),
-            {**(block or {}), **counts})
+            from_json(Profile, merged))
 
 
 def time_breakdown(columns):

@@ -33,8 +33,8 @@ from ..data import outdir
 from ..errors import Interrupted, RunError, essential
 from .presets import PRESETS
 from ..data.folder import FIGURES
-from ..data.parts import (Batching, Machine, ModelInfo, OwnCost, Port, Summary, Utilization,
-                          WakeLateness)
+from ..data.parts import (Batching, Machine, ModelInfo, OwnCost, Port, Profile, Summary,
+                          Utilization, WakeLateness)
 from ..data.records import Run
 from ..data.runfile import from_json
 from ..views.report import Progress
@@ -421,7 +421,7 @@ def profile_block(c, runner):
     block = c.profile.block() if c.profile is not None else {"on": False}
     if runner.profiles is not None:
         block.update(runner.profiles.block(runner.n_submitted))
-    return block
+    return from_json(Profile, block)
 
 
 def derive(run, info):
