@@ -15,7 +15,7 @@ from conftest import ROOT, headless_env
 from test_switch import simulate_auto
 
 from ovsched.data.records import Run, read_run, write_csv, write_json
-from ovsched.derive import findings
+from ovsched.derive import findings, switch
 from ovsched.derive.findings_base import Finding, Skip, request_ranges
 from ovsched.run import experiment
 from ovsched.run.runner import Runner
@@ -73,6 +73,7 @@ def test_batch_timer(tmp_path, tiny_model):
     # at most two requests arrive within a 100 ms timeout: a batch of 4 never fills
     r = run(tiny_model, tmp_path, {"AUTO_BATCH_TIMEOUT": "100"}, device="BATCH:CPU(4)",
             nireq=8, interval=60.0, niter=10)
+    assert "batch_timer" in by_id(r), (list(r["ran"]), r.summary["batches"]["notes"])
     f = by_id(r)["batch_timer"]
     assert "8 x 60.0 = 480.0 ms against the 100 ms timeout" in f["evidence"]
     assert "--AUTO_BATCH_TIMEOUT=15" in f["fix"] and "--device=CPU" in f["fix"]
@@ -82,7 +83,7 @@ def test_batch_timer(tmp_path, tiny_model):
 def test_a_clean_batching_run_has_none_of_them(tmp_path, tiny_model):
     r = run(tiny_model, tmp_path, {"AUTO_BATCH_TIMEOUT": "1000"}, device="BATCH:CPU(4)",
             nireq=16, interval=5.0, niter=32)
-    assert r.summary["batches"]["batched"] >= 28  # the run batched: checks had data
+    assert r.summary["batches"]["requests_batched"] >= 28  # it batched: checks had data
     assert not BY_SETTINGS & set(by_id(r))
 
 
@@ -178,8 +179,7 @@ def auto_run(sim, **summary):
     r.summary = {"device": "AUTO", "settings": {"device": "AUTO", "interval": 30.0},
                  "nireq": 4, "device_readings": sim["readings"],
                  "batching": {"batching": False}, "properties": {}, **summary}
-    experiment.place_switch(r)
-    return r
+    return auto_run_from(r)
 
 
 def ids(r):
@@ -232,7 +232,9 @@ def test_auto_first_inference_cost():
 
 
 def auto_run_from(r):
-    experiment.place_switch(r)
+    """The switch window placed from the run's readings, as the derived stage places it."""
+    r.summary["device_switch_window"] = switch.switch_window(
+        r.summary["device_readings"], r["submitted_s"], r["completed_s"])
     return r
 
 
@@ -385,9 +387,14 @@ def test_the_figure_names_the_top_finding(tmp_path, tiny_model):
 def test_old_runs_load_for_explain_with_their_own_columns():
     for folder in OLD_RUNS:
         r = read_run(Path(folder))
-        assert "queue_wait_ms" not in r.columns  # what these fixtures stand for
-        found = findings.find(r)
-        assert all(isinstance(f, Finding) for f in found)
+        # what these fixtures stand for: no slot waits, batch ids from a grouping by time
+        assert not np.isfinite(r.columns.get("queue_wait_ms", [np.nan])).any()
+        checked = dict(findings.check_all(r))
+        assert isinstance(checked["back_pressure"], Skip)
+        assert isinstance(checked["pacing"], Skip)
+        if r.summary["batching"] and r.summary["batching"]["batching"]:
+            assert isinstance(checked["starved_workers"], Skip)  # no claim from old ids
+            assert isinstance(checked["batch_timer"], Skip)
 
 
 def test_a_flood_is_a_note_with_the_rate_the_device_sustained():

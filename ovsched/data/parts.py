@@ -277,6 +277,24 @@ class OwnCost(Part):
 
 
 @dataclass
+class Finding(Part):
+    """One finding (derive/findings.py): what, this run's evidence, a setting to try, the
+    requests it concerns. ``severity`` is "warn" or "info"; ``requests`` ranges ("0-3, 8");
+    ``values`` the numbers behind the evidence; ``impact_ms`` the milliseconds of the run it
+    accounts for (None where no time can be put on it)."""
+
+    id: Optional[str] = None
+    severity: Optional[str] = None
+    title: Optional[str] = None
+    evidence: Optional[str] = None
+    fix: Optional[str] = None
+    requests: Optional[str] = None
+    values: Optional[Dict[str, Any]] = None
+    impact_ms: Optional[float] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Breakdown(Part):
     """Where the time of the median, p90, p99 and slowest requests went (derive/breakdown):
     ``requests`` one entry each ({rank, request, response_ms, parts, shares, ...})."""
@@ -367,7 +385,7 @@ class Summary(Part):
     device_note: Optional[str] = None
     breakdown: Optional[Breakdown] = None
     profile: Optional[Profile] = None
-    findings: Optional[List[Dict[str, Any]]] = None  # ranked checks (derive/findings.py)
+    findings: Optional[List[Finding]] = None  # ranked checks (derive/findings.py)
     extra: Dict[str, Any] = field(default_factory=dict)
     # What a run saved by an earlier version lacks, said by the reader; not saved.
     lacks: List[str] = field(default_factory=list, metadata={"saved": False})

@@ -178,7 +178,7 @@ def derive(run, info):
     stats, note = device_part(labelled, window, placed, switches)
     d = Derived({**label_columns, **profile_columns, **breakdown_columns}, dropped, batches,
                 block, window, switches, stats, note, profile)
-    d.findings = findings.as_dicts(findings.find(apply(run, d)))
+    d.findings = findings.find(apply(run, d))
     return d
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import findings_auto
-from .findings_base import (Finding, Skip, fmt, median as _median, request_ranges,
-                            response_ms, summary_get)
+from .findings_base import (Finding, Skip, exact_ran, fmt, median as _median,
+                            request_ranges, response_ms, summary_get)
 from .findings_load import (check_back_pressure, check_device_queueing, check_other_programs,
                             check_overload, check_pacing, trend)
 from .labels import starved_slots
@@ -79,7 +79,7 @@ class _Context:
         return len(self.run)
 
     def ran(self):
-        return self.run.columns.get("ran")
+        return exact_ran(self.run)
 
     def overload(self):
         if self._overload is None:

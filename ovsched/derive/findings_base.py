@@ -2,29 +2,24 @@
 ``findings_auto`` share."""
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+
+from ..data.parts import Finding as FindingPart
 
 SEVERITIES = ("warn", "info")
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One finding: what, this run's evidence, a setting to try, which requests."""
-
-    id: str
-    severity: str  # "warn" or "info"
-    title: str
-    evidence: str  # this run's numbers, as a sentence
-    fix: str  # settings to try, --key=value words where there is one
-    requests: str  # the requests it concerns, as ranges: "0-3, 8" ("" for none)
-    values: dict = field(default_factory=dict)  # the numbers behind the evidence
-    impact_ms: float = None  # milliseconds of this run it accounts for; None: not timed
+@dataclass
+class Finding(FindingPart):
+    """One finding as the checks make it: the summary's typed part (``data.parts.Finding``),
+    its severity checked and its values made plain numbers when it is made."""
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+        self.values = _plain(dict(self.values or {}))
 
     def to_dict(self):
         return {"id": self.id, "severity": self.severity, "title": self.title,
@@ -33,11 +28,12 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d):
+        """From a dict or a saved part (both read by key)."""
         return cls(d["id"], d["severity"], d["title"], d.get("evidence", ""),
                    d.get("fix", ""), d.get("requests", ""), dict(d.get("values") or {}),
                    d.get("impact_ms"))
 
-    def lines(self, width_hint=None):
+    def lines(self):
         """The finding for a terminal: title, evidence, fix, requests."""
         out = [f"[{self.severity}] {self.title}", f"    evidence: {self.evidence}",
                f"    try: {self.fix}"]
@@ -106,6 +102,19 @@ def summary_get(summary, *keys):
         # a dict, or a typed part of the summary, which reads by JSON key the same way
         value = value.get(key) if hasattr(value, "get") else getattr(value, key, None)
     return value
+
+
+LACKS_LABELS = "exact batch labels"  # what the reader says a run saved before them lacks
+
+
+def exact_ran(run):
+    """The ``ran`` labels where they are the plugin's exact labels; None for a run saved
+    before them (its reader fills ``ran`` from the old batch ids, which were a grouping by
+    completion time, not the plugin's rules) or without them."""
+    lacks = summary_get(run.summary, "lacks") or []
+    if any(str(what).startswith(LACKS_LABELS) for what in lacks):
+        return None
+    return run.columns.get("ran")
 
 
 def response_ms(run):

@@ -5,8 +5,8 @@ other programs taking the CPU."""
 import numpy as np
 
 from . import analysis
-from .findings_base import (Finding, Skip, fmt, in_flight_at_submit, median as _median,
-                            request_ranges, summary_get)
+from .findings_base import (Finding, Skip, exact_ran, fmt, in_flight_at_submit,
+                            median as _median, request_ranges, summary_get)
 
 # --- thresholds (the README's Findings section gives the reason of each)
 BACK_PRESSURE_SHARE = 0.05  # of the submitted requests that waited > QUEUE_WAIT_MS for a slot
@@ -24,7 +24,7 @@ SLOPE_PAIRS = 20000  # pairs drawn for the delay's trend in a long run
 def check_back_pressure(ctx):
     """Requests waited for a free queue slot."""
     run = ctx.run
-    if "queue_wait_ms" not in run.columns:
+    if "queue_wait_ms" not in run.columns or not np.isfinite(run["queue_wait_ms"]).any():
         return Skip("queue_wait_ms was not recorded (a run saved before it existed)")
     wait = run["queue_wait_ms"]
     waited = wait > BACK_PRESSURE_MS
@@ -150,7 +150,7 @@ def check_pacing(ctx):
     """The submit thread fell behind its own schedule, and why, where the run tells."""
     run = ctx.run
     own = analysis.pacing_ms(run)
-    if own is None:
+    if own is None or not np.isfinite(own).any():
         return Skip("queue_wait_ms was not recorded: the submit thread's own delay cannot "
                     "be told from waits for a slot")
     p99 = float(np.nanpercentile(own, 99)) if np.isfinite(own).any() else None
@@ -250,7 +250,7 @@ def device_ms(run):
         return np.asarray(run["device_ms"], dtype=float)
     if "infer_ms" not in run.columns:
         return None
-    ran = run.columns.get("ran")
+    ran = exact_ran(run)
     batching = summary_get(run.summary, "batching") or {}
     if batching.get("batching") is False:
         return np.asarray(run["infer_ms"], dtype=float)
@@ -344,7 +344,7 @@ def _own_time_ms(run):
     batching = summary_get(run.summary, "batching") or {}
     if batching.get("batching") is False:
         return lat, "latency"
-    ran = run.columns.get("ran")
+    ran = exact_ran(run)
     if ran is None:
         return None, ""
     lat[ran != "single"] = np.nan
