@@ -60,7 +60,11 @@ def pacing_ms(run):
     is back-pressure, not the timer's error. Where nothing waited this is lateness minus
     queue_wait_ms; NaN where the wait was not recorded (a run saved before it was)."""
     c = run.columns
-    asked_s = c["submitted_s"] - c["queue_wait_ms"] / 1e3
+    # columns without the wait (a program's own) leave it unknown, as the reader does
+    wait_ms = c.get("queue_wait_ms")
+    if wait_ms is None:
+        wait_ms = np.full(len(c["submitted_s"]), np.nan)
+    asked_s = c["submitted_s"] - np.asarray(wait_ms, dtype=float) / 1e3
     previous_s = np.concatenate(([-np.inf], c["submitted_s"][:-1]))
     return (asked_s - np.fmax(c["scheduled_s"], previous_s)) * 1e3
 
