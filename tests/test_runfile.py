@@ -57,7 +57,7 @@ def test_an_earlier_run_loads_in_the_newest_shape(name):
         assert s.batches.requests_batched == raw["batches"]["batched"]
     # every column the views read is there, whatever the version wrote
     for column in ("ran", "flush", "device_done", "queue_wait_ms", "batch"):
-        assert column in run.columns and len(run.columns[column]) == len(run)
+        assert len(run[column]) == len(run)
     assert s.arrival == raw.get("arrival", f"fixed, every {raw['settings']['interval']:g} ms")
 
 

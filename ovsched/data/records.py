@@ -60,6 +60,8 @@ class Run:
     def __getitem__(self, name):
         if name in DERIVED:
             return DERIVED[name](self.columns)
+        if name not in self.columns and name in MISSING:
+            return MISSING[name](self.columns, len(self))
         return self.columns[name]
 
     def __contains__(self, name):
@@ -83,8 +85,8 @@ class Run:
     @property
     def waited_for_slot(self):
         """Mask of the requests that waited more than QUEUE_WAIT_MS for a free queue slot."""
-        # NaN (not recorded, see fill_columns) is no wait that can be said
-        return self.columns["queue_wait_ms"] > QUEUE_WAIT_MS
+        # NaN (not recorded, see MISSING) is no wait that can be said
+        return self["queue_wait_ms"] > QUEUE_WAIT_MS
 
     @classmethod
     def empty(cls, niter):
@@ -123,25 +125,27 @@ class Run:
                               else np.asarray(queue_wait_ms, dtype=float)),
             "infer_ms": np.asarray(infer_ms, dtype=float),
         }
-        return cls(fill_columns(columns), summary)
+        return cls(columns, summary)
 
 
-def fill_columns(columns):
-    """The columns every view reads, for records that lack them (an older version's, or a
-    program's own): ``ran`` "batched" where a batch id was given and "" (no claim)
-    elsewhere, ``flush`` -1, ``device_done`` "", ``queue_wait_ms`` NaN (not recorded)."""
-    n = len(columns["request"])
-    if "batch" not in columns:
-        columns["batch"] = np.full(n, -1, dtype=int)
-    if "ran" not in columns:
-        columns["ran"] = np.where(columns["batch"] >= 0, "batched", "").astype(object)
-    if "flush" not in columns:
-        columns["flush"] = np.full(n, -1, dtype=int)
-    if "device_done" not in columns:
-        columns["device_done"] = np.full(n, "", dtype=object)
-    if "queue_wait_ms" not in columns:
-        columns["queue_wait_ms"] = np.full(n, math.nan)
-    return columns
+def _ran_from_batch_ids(c, n):
+    batch = c.get("batch")
+    if batch is None:
+        return np.full(n, "", dtype=object)
+    return np.where(np.asarray(batch) >= 0, "batched", "").astype(object)
+
+
+# What a column the records lack reads as (records saved by an earlier version, or a
+# program's own): ``ran`` "batched" where a batch id was given and "" (no claim)
+# elsewhere, no batch or flush, ``device_done`` "", ``queue_wait_ms`` NaN (not recorded).
+# ``run.columns`` keeps only what was recorded; ``run[name]`` reads these in its place.
+MISSING = {
+    "ran": _ran_from_batch_ids,
+    "batch": lambda c, n: np.full(n, -1, dtype=int),
+    "flush": lambda c, n: np.full(n, -1, dtype=int),
+    "device_done": lambda c, n: np.full(n, "", dtype=object),
+    "queue_wait_ms": lambda c, n: np.full(n, math.nan),
+}
 
 # The files are read and written by runfile (the format) and folder (the names); these
 # names stay for callers that knew them here.

@@ -8,12 +8,12 @@ covers ``records.csv`` too. A file without the key was written before versions e
 - version 0 (2026-11-24 to 2026-11-29): ``batches`` held the batch count twice (``count`` and
   ``batches``) and the batched requests twice (``requests_batched`` and ``batched``): one
   name each is kept, ``count`` and ``requests_batched``. A run without ``arrival`` ran on a
-  metronome: ``"fixed, every N ms"`` from its ``interval``. ``records.csv`` without ``ran``
-  (before the exact labels): ``batched`` where a batch id was given, ``""`` (no claim)
-  elsewhere; without ``flush``: -1; without ``device_done``: ``""``; without
-  ``queue_wait_ms``: NaN (the wait was not recorded, so neither it nor the pacing derived
-  from it is known). Everything else such a run lacks (machine, utilization, model format,
-  pacing, own cost, ...) loads as None.
+  metronome: ``"fixed, every N ms"`` from its ``interval``. ``records.csv`` keeps the
+  columns it has; one it lacks reads as ``records.MISSING`` says (``ran``: ``batched`` where
+  a batch id was given, ``""`` (no claim) elsewhere; ``queue_wait_ms``: NaN, not recorded,
+  so neither it nor the pacing derived from it is known). Everything else such a run lacks
+  (machine, utilization, model format, pacing, own cost, ...) loads as None, and
+  ``Summary.lacks`` names it.
 
 ``to_json`` / ``from_json`` turn any dataclass of ``parts`` into JSON values and back,
 generically: nested dataclasses, ``List[X]``, ``Dict[str, X]``, ``Optional[X]``; other values
@@ -33,7 +33,7 @@ from ..errors import UsageError
 from ..files import atomic_write
 from ..utilization.data import read_csv
 from .parts import FORMAT_VERSION, Summary
-from .records import COLUMNS, DERIVED, FINE_COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Run, fill_columns
+from .records import COLUMNS, DERIVED, FINE_COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Run
 
 EXTRA = "extra"
 
@@ -125,8 +125,6 @@ def upgrade(data, columns=None):
     data = dict(data)
     if version == 0:
         data = _from_version_0(data)
-    if columns is not None:
-        fill_columns(columns)
     data["format_version"] = FORMAT_VERSION
     return data
 
