@@ -380,9 +380,28 @@ def test_a_real_rate_search_writes_capacity_from_its_probes_and_resumes(tmp_path
     args = [f"--model={tiny_model}", "--find_rate", f"--p99_ms={budget:g}", "--device=CPU",
             "--batch=4", "--AUTO_BATCH_TIMEOUT=10", "--interval=5,0.1", "--niter=400",
             "--repeat=1", "--CACHE_DIR=", f"--out={out}"]
-    p = run_sweep(*args, cwd=tmp_path)
+    stopped = None
+    if sys.platform != "win32":  # Ctrl+C in the middle, then --resume finishes the search
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ovsched", "sweep", *args], cwd=tmp_path,
+            env=headless_env(PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while not (out / "sweep.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "setting 1/1 probe 1 (200/s) run 1" in stderr and "--resume" in stderr
+        assert "Traceback" not in stderr
+        stopped = {f: (f / "summary.json").read_bytes()
+                   for f in out.glob("*/rate*/r*") if sweep.finished(f)}
+        assert stopped  # the first probe's run was kept
+    p = run_sweep(*args, *(["--resume"] if stopped else []), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "setting 1/1 probe 1 (200/s) run 1" in p.stderr
+    for f, before in (stopped or {}).items():
+        assert (f / "summary.json").read_bytes() == before  # not run again
     probes = {float(r.cell.split("/rate")[1]): r for r in sweep.read_rows(out / "sweep.csv")}
     # every rung of the ladder was probed (200/s and 10000/s), at most 9 probes, 8 runs each
     assert {200.0, 10000.0} <= set(probes) and len(probes) <= 9
