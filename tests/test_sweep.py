@@ -204,13 +204,14 @@ def test_rows_survive_the_csv_typed(tmp_path):
 
 
 def test_utilization_means_are_the_aggregate_sources_of_the_summary_block():
-    summary = {"utilization": {"period_ms": 100, "sources": {
+    from ovsched.data.runfile import as_summary
+    summary = as_summary({"utilization": {"period_ms": 100, "sources": {
         "cpu": {"mean": 50.0}, "cpu0": {"mean": 40.0}, "cpu1": {"mean": 60.0},
-        "process": {"mean": 90.0}, "gpu.compute": {"mean": 10.0}}}}
+        "process": {"mean": 90.0}, "gpu.compute": {"mean": 10.0}}}})
     assert sweep.utilization_means(summary) == {"cpu": 50.0, "process": 90.0,
                                                 "gpu.compute": 10.0}
-    assert sweep.utilization_means({"utilization": {"sources": {}}}) == {}
-    assert sweep.utilization_means({}) == {}
+    assert sweep.utilization_means(as_summary({"utilization": {"sources": {}}})) == {}
+    assert sweep.utilization_means(as_summary({})) == {}
 
 
 # ---------------------------------------------------------------- a real sweep
