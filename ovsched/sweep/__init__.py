@@ -19,7 +19,7 @@ Sweep keys: ``--batch=1,4,16`` (1 = no batching; N runs ``BATCH:DEVICE(N)``),
 bound fits it), ``--out=FOLDER`` (default sweeps/<time>), ``--resume`` (finish the sweep in
 ``--out``), ``--yes`` (run a grid of more than 500 cells).
 
-    python -m ovsched sweep --find_rate --p99_ms=200 --device=CPU --batch=1,4 \
+    python -m ovsched sweep --find_rate --p99_ms=200 --device=CPU --batch=1,4 \\
         --AUTO_BATCH_TIMEOUT=100 --interval=400,100,25 --out=sweeps/capacity
 
 ``--find_rate`` (with ``--p99_ms=BUDGET``): for each setting (device, batch, timeout, nireq,
