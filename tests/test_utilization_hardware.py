@@ -424,3 +424,18 @@ def test_the_npu_luid_comes_from_openvino_on_windows_only(monkeypatch):
     pdh = readers[-1]
     assert pdh.kind == "windows_pdh" and pdh.npu_luids == [NPU_DEVICE_LUID]
     pdh.close()
+
+
+def test_a_capture_that_cannot_be_written_is_a_warning(tmp_path):
+    from ovsched.utilization import session
+
+    sampler = utilization.Sampler(50, readers=[], capture=True).start()
+    sampler.stop()
+    said = []
+    assert session.save_raw(sampler, str(tmp_path / "gone"), said.append) is None
+    assert len(said) == 1 and said[0].startswith("warning: utilization_raw.jsonl not written")
+    assert session.save_raw(sampler, str(tmp_path), said.append) == \
+        str(tmp_path / session.RAW_FILE)
+    header, readings = capture.read_raw(str(tmp_path / session.RAW_FILE))
+    assert header["format"] == capture.FORMAT and header["readers"] == [] and readings == []
+    assert session.save_raw(utilization.Sampler(50, readers=[]), str(tmp_path)) is None

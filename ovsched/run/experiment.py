@@ -452,7 +452,7 @@ def _stages(p, sampler, say, interrupt):
     run = derive(add_utilization(e.runner.to_run(summarize(p, m, c, e)), e, machine),
                  c.batching)
     out = write(p, run, say)
-    save_raw(e.sampler, out)
+    save_raw(e.sampler, out, say)
     figure_path, figure = draw(p.kind, run, out)
     say_ending(run, out, say)
     if e.runner.errors:

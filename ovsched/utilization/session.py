@@ -45,12 +45,22 @@ def read_now(sampler):
         sampler.read_now()
 
 
-def save_raw(sampler, out):
+def save_raw(sampler, out, say=None):
     """``utilization_raw.jsonl`` in the folder ``out`` when the sampler kept its readings
-    (``util_raw=True``)."""
-    if sampler is not None and sampler.raw is not None:
-        from .capture import write_raw
-        write_raw(sampler, os.path.join(out, RAW_FILE))
+    (``util_raw=True``). The run's other files are written by then: a capture that cannot
+    be written is said as a warning (through ``say``) and the run keeps them."""
+    if sampler is None or sampler.raw is None:
+        return None
+    from .capture import write_raw
+    path = os.path.join(out, RAW_FILE)
+    try:
+        write_raw(sampler, path)
+    except OSError as e:
+        if say is not None:
+            say(f"warning: {RAW_FILE} not written ({e.strerror or e}); the run's other files "
+                f"are in {out}")
+        return None
+    return path
 
 
 def stop_sampler(sampler, say=None):
