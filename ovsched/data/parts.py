@@ -8,7 +8,8 @@ Add a part: write a dataclass here (fields typed, each ``= None``), and give ``S
 field ``name: Optional[Part] = None``. Nothing else: ``runfile.to_json`` / ``from_json``
 handle nested dataclasses, lists and dicts of them, and Optional. A JSON key that is not a
 Python name (``from``) is named in the field's metadata: ``field(default=None,
-metadata={"key": "from"})``. Keys a part does not know are kept in its ``extra`` and
+metadata={"key": "from"})``; a key written only when it is not None has
+``metadata={"only_when_known": True}``. Keys a part does not know are kept in its ``extra`` and
 written back unchanged, so nothing a newer writer added is lost.
 """
 
@@ -99,7 +100,8 @@ class Batching(Part):
     batch_size: Optional[int] = None
     requested_batch_size: Optional[int] = None
     timeout_ms: Optional[int] = None
-    unknown: Optional[str] = None
+    # why batching is unknown; written only then, as the compiled model's block always was
+    unknown: Optional[str] = field(default=None, metadata={"only_when_known": True})
     extra: Dict[str, Any] = field(default_factory=dict)
 
 

@@ -49,7 +49,10 @@ def to_json(value):
         for f in fields(value):
             if f.name == EXTRA or not f.metadata.get("saved", True):
                 continue
-            out[f.metadata.get("key", f.name)] = to_json(getattr(value, f.name))
+            item = getattr(value, f.name)
+            if item is None and f.metadata.get("only_when_known"):
+                continue  # a key that is there only when it says something
+            out[f.metadata.get("key", f.name)] = to_json(item)
         for k, v in (getattr(value, EXTRA, None) or {}).items():
             out.setdefault(str(k), to_json(v))
         return out
