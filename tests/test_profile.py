@@ -75,7 +75,7 @@ def test_a_slot_is_not_reused_before_its_profile_is_read():
     requests = [FakeRequest(100), FakeRequest(200)]
     done_order = []
     slot_of = np.array([0, 1, 0])
-    reader = profile.ProfileReader(requests, 3, lambda: 1.0, slot_of, done_order)
+    reader = profile.ProfileReader(requests, 3, lambda: 1.0, slot_of, lambda: done_order)
     reader.start()
     stop = threading.Event()
     reader.claim(0, 0, False, stop)  # a fresh slot: nothing to wait for
@@ -105,7 +105,7 @@ def test_a_slot_is_not_reused_before_its_profile_is_read():
 
 
 def test_a_failed_request_leaves_no_profile_to_wait_for():
-    reader = profile.ProfileReader([FakeRequest(1)], 2, lambda: 0.0, np.array([0, 0]), [])
+    reader = profile.ProfileReader([FakeRequest(1)], 2, lambda: 0.0, np.array([0, 0]), list)
     reader.start()
     stop = threading.Event()
     reader.claim(0, 0, False, stop)
@@ -186,7 +186,7 @@ def test_real_runs_keep_only_profiles_that_are_provably_own(tmp_path, tiny_model
 
 def test_where_another_request_is_in_flight_nothing_is_read():
     request = FakeRequest(5)  # never allowed: reading it would hang the test
-    reader = profile.ProfileReader([request], 1, lambda: 2.0, np.array([0]), [0],
+    reader = profile.ProfileReader([request], 1, lambda: 2.0, np.array([0]), lambda: [0],
                                    busy=lambda: True)
     reader.start()
     reader.claim(0, 0, False, threading.Event())

@@ -73,17 +73,18 @@ class ProfileReader:
     """Reads each completed request's profile on its own thread, behind per-slot gates.
 
     The submit thread calls ``claim`` before each submit; the completion callback calls
-    ``completed()``; ``slot_of[i]`` is the slot of request i. Results:
+    ``completed()``; ``slot_of[i]`` is the slot of request i; ``completions()`` gives the
+    runner's list of completed request ids, asked anew each time. Results:
     ``read_s`` (when the reading ended, on the records' clock), ``sum_ms`` (the sum of the
     operations' ``real_time``), ``key_id`` (equal lists share an id), all per request.
     ``busy()``, when given, is true while another request is in flight: the profile is
     then skipped (``skipped``), for it cannot be the request's own."""
 
-    def __init__(self, requests, niter, clock, slot_of, done_order, busy=None, favour=None):
+    def __init__(self, requests, niter, clock, slot_of, completions, busy=None, favour=None):
         self.requests = list(requests)
         self.clock = clock
         self.slot_of = slot_of
-        self.done_order = done_order
+        self.completions = completions  # () -> the runner's list of completed request ids
         self.read_s = np.full(niter, np.nan)
         self.sum_ms = np.full(niter, np.nan)
         self.key_id = np.full(niter, -1, dtype=int)
@@ -163,12 +164,13 @@ class ProfileReader:
             ending = self._end.is_set()
             self._wake.wait(STOP_CHECK_S)
             self._wake.clear()
-            n = len(self.done_order)
-            for i in self.done_order[seen:n]:
+            done_order = self.completions()
+            n = len(done_order)
+            for i in done_order[seen:n]:
                 self._read(i)
             seen = n
             self.cpu_s = time.thread_time() - cpu0
-            if ending and len(self.done_order) == seen:
+            if ending and len(self.completions()) == seen:
                 return
 
     def finish(self):

@@ -80,7 +80,7 @@ class Runner:
         if profile:  # read on a thread of its own, behind a gate per slot (profile.py)
             busy = (lambda: self.n_submitted > len(self.done_order)) if unbatched else None
             self.profiles = ProfileReader(self.queue, self.niter, self._clock,
-                                          self.run.columns["slot"], self.done_order, busy,
+                                          self.run.columns["slot"], lambda: self.done_order, busy,
                                           self._favour_this_thread)
         self._owner = [-1] * nireq  # the last request submitted into each slot
         self._thread = threading.Thread(target=self._submit_all, name="submit", daemon=True)
