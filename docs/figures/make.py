@@ -34,9 +34,11 @@ RUNS = {
     "1.3.2": [TIMELINE, "--preset=1.3.2"],
     "1.3.3a": [TIMELINE, "--preset=1.3.3a"],
     "1.3.3b": [TIMELINE, "--preset=1.3.3b"],
+    # the README's sweep over nireq, batch and timeout (section "How nireq, batch and
+    # timeout interact"), the one sweep-cpu.png shows
     "sweep-cpu": ["-m", "ovsched", "sweep", "--device=CPU", "--batch=1,4,8",
-                  "--AUTO_BATCH_TIMEOUT=10,100,1000", "--interval=20,60,200",
-                  "--arrival=poisson", "--niter=120", "--repeat=2"],
+                  "--AUTO_BATCH_TIMEOUT=100,1000", "--nireq=4,16", "--interval=100",
+                  "--arrival=poisson", "--niter=400", "--repeat=3"],
 }
 # figure -> (the runs it needs, how it is drawn: a run's own figure, its breakdown.png, or
 # compare)
