@@ -74,7 +74,7 @@ def run(ctx, size):
                            ("<", 500))
     else:
         add("scale", "peak_rss_mb", "peak RSS of the script", rss_mb, "MB", ("<", 500))
-    add("scale", "read_s", "records.read_run", read_s, "s")
+    add("scale", "read_s", "runfile.read_run", read_s, "s")
     add("scale", "write_csv_s", "write records.csv", csv_s, "s")
     add("scale", "write_summary_s", "write summary.json", summary_s, "s")
     add("scale", "write_trace_s", "write trace.json (built from the records)", trace_s, "s")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ovsched.data.folder import read_run
-from ovsched.data.runfile import as_summary
+from ovsched.data.parts import as_summary
 from ovsched.derive import breakdown
 from ovsched.run.experiment import run_experiment
 from ovsched.views.report import say_breakdown

@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT, headless_env
 from test_switch import simulate_auto
 
-from ovsched.data.records import Run, read_run, write_csv, write_json
+from ovsched.data.records import Run
+from ovsched.data.runfile import read_run, write_csv, write_json
 from ovsched.derive import findings, switch
 from ovsched.derive.findings_base import Finding, Skip, request_ranges
 from ovsched.run import experiment

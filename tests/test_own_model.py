@@ -192,7 +192,7 @@ def test_every_request_sends_the_runs_input_data(multi, tmp_path, monkeypatch):
 
 def test_titles_name_the_file_format_and_shapes():
     from ovsched.data.parts import ModelInfo
-    from ovsched.data.runfile import as_summary
+    from ovsched.data.parts import as_summary
     summary = as_summary({
         "settings": {"model": "models/det.onnx", "device": "BATCH:CPU(4)"},
         "properties": {"PERFORMANCE_HINT": "THROUGHPUT"},

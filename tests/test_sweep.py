@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, headless_env, read_summary
 from ovsched import sweep
-from ovsched.data.records import read_run
+from ovsched.data.runfile import read_run
 from ovsched.run.settings import UsageError
 
 SMALL = ["--device=CPU", "--batch=1,4", "--AUTO_BATCH_TIMEOUT=10,100", "--interval=5,20",
@@ -204,7 +204,7 @@ def test_rows_survive_the_csv_typed(tmp_path):
 
 
 def test_utilization_means_are_the_aggregate_sources_of_the_summary_block():
-    from ovsched.data.runfile import as_summary
+    from ovsched.data.parts import as_summary
     summary = as_summary({"utilization": {"period_ms": 100, "sources": {
         "cpu": {"mean": 50.0}, "cpu0": {"mean": 40.0}, "cpu1": {"mean": 60.0},
         "process": {"mean": 90.0}, "gpu.compute": {"mean": 10.0}}}})

@@ -1,11 +1,12 @@
 """The parts of a run's summary (``summary.json``) as dataclasses.
 
 Every field defaults to None: a run saved before a field existed loads with None there,
-and a view that needs it says what is missing rather than failing. ``runfile`` turns these
-into JSON and back (generically: see its docstring) and upgrades older files on load.
+and a view that needs it says what is missing rather than failing. ``convert`` turns these
+into JSON and back generically; ``runfile`` writes and reads the files and upgrades older
+ones on load.
 
 Add a part: write a dataclass here (fields typed, each ``= None``), and give ``Summary`` one
-field ``name: Optional[Part] = None``. Nothing else: ``runfile.to_json`` / ``from_json``
+field ``name: Optional[Part] = None``. Nothing else: ``convert.to_json`` / ``from_json``
 handle nested dataclasses, lists and dicts of them, and Optional. A JSON key that is not a
 Python name (``from``) is named in the field's metadata: ``field(default=None,
 metadata={"key": "from"})``; a key written only when it is not None has
@@ -15,6 +16,8 @@ written back unchanged, so nothing a newer writer added is lost.
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
+
+from .convert import from_json
 
 # The newest summary.json this code writes; runfile.upgrade brings older files to it.
 FORMAT_VERSION = 1
@@ -58,7 +61,6 @@ class Part:
             self.extra[key] = value
             return
         from typing import get_type_hints
-        from .runfile import from_json
         setattr(self, name, from_json(get_type_hints(type(self))[name], value))
 
 
@@ -396,3 +398,12 @@ class Summary(Part):
         """A run setting, or ``default`` when the run did not record it."""
         value = (self.settings or {}).get(name)
         return default if value is None else value
+
+
+def as_summary(value):
+    """A Summary from a Summary, or from a dict in the newest shape (a program's own)."""
+    if value is None:
+        return Summary()
+    if isinstance(value, Summary):
+        return value
+    return from_json(Summary, value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .parts import Summary
+from .parts import Summary, as_summary
 
 COLUMNS = ("request", "slot", "device", "device_done", "ran", "batch", "flush", "launch_s",
            "launch_err_ms", "scheduled_s",
@@ -50,7 +50,6 @@ class Run:
 
     def __setattr__(self, name, value):
         if name == "summary" and not isinstance(value, Summary):
-            from .runfile import as_summary
             value = as_summary(value)
         super().__setattr__(name, value)
 
@@ -146,19 +145,3 @@ MISSING = {
     "device_done": lambda c, n: np.full(n, "", dtype=object),
     "queue_wait_ms": lambda c, n: np.full(n, math.nan),
 }
-
-# The files are read and written by runfile (the format) and folder (the names); these
-# names stay for callers that knew them here.
-def read_run(folder):
-    from .folder import read_run as read
-    return read(folder)
-
-
-def write_csv(run, path):
-    from .runfile import write_csv as write
-    write(run, path)
-
-
-def write_json(data, path, compact=False):
-    from .runfile import write_json as write
-    write(data, path, compact)
