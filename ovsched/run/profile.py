@@ -151,7 +151,10 @@ class ProfileReader:
         if real:
             total = sum(real, real[0] * 0)
             self.sum_ms[i] = total.total_seconds() * 1e3
-            self.key_id[i] = self._ids.setdefault(key, len(self._ids))
+            # two hashes of the list (about 128 bits) stand for it: equal lists share an
+            # id, and the reader keeps a few bytes a profile rather than the list itself
+            digest = (hash(key), hash(key[::-1]))
+            self.key_id[i] = self._ids.setdefault(digest, len(self._ids))
         elif "empty profile" not in self.errors:
             self.errors.append("empty profile")
 
