@@ -27,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import openvino as ov
-from openvino import opset13 as ops
+try:
+    import openvino.opset13 as ops
+except ImportError:  # OpenVINO 2024.x only exposes opsets under runtime
+    import openvino.runtime.opset13 as ops
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -158,7 +161,8 @@ CASES = [
 def compile_case(case, profile=False):
     core = ov.Core()
     model = truth_model(case.niter, case.multi_input)
-    config = {"AUTO_BATCH_TIMEOUT": case.timeout_ms}
+    # as text, as the tool sends it: OpenVINO 2024.6 refuses a Python int for this property
+    config = {"AUTO_BATCH_TIMEOUT": str(case.timeout_ms)}
     if profile:
         config["PERF_COUNT"] = "YES"
     compiled = core.compile_model(model, f"BATCH:CPU({case.batch})", config)
