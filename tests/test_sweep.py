@@ -443,10 +443,3 @@ def test_batched_share_pools_the_requests_and_keeps_unknown_labels_a_range():
     assert batched_share([(4, 4, 10), (2, 2, 10)]) == pytest.approx(0.3)
     assert batched_share([(0, 0, 5)]) == 0.0
     assert batched_share([(1, 1, 10), None]) is None and batched_share([]) is None
-
-
-def test_cells_read_no_profiles_unless_asked():
-    settings, _ = defaults()
-    assert settings["profile"] == "auto"  # the script's block reads them on a CPU
-    assert {c.settings["profile"] for c in cells_of("--device=CPU", "--batch=1,4")} == {"off"}
-    assert {c.settings["profile"] for c in cells_of("--device=CPU", "--profile=on")} == {"on"}

@@ -221,10 +221,6 @@ def make_cells(grid, defaults, properties, available=()):
     """Every cell of the grid, in order; the timeout is not repeated where nothing batches
     (``available``: the machine's devices, which a bare AUTO may pick)."""
     axes = list(grid.axes)
-    if "profile" in defaults:
-        # reading each request's profile costs CPU time that the cells' latencies would
-        # carry (a flood of a small model is slowed several times): read none unless asked
-        defaults = dict(defaults, profile="off")
     # batch right after device: cells of one device and batch size come together
     at = next((k + 1 for k, (key, _) in enumerate(axes) if key == "device"), 0)
     axes.insert(at, ("batch", grid.batch))
