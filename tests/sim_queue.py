@@ -53,28 +53,32 @@ QUEUES = {"one at a time, 70 % busy": dict(rate=50),
           "batch 8, 100 ms timer, light": dict(rate=40, batch=8, timeout_s=0.1)}
 
 
+def ours(runs, p):
+    """The sweep's interval of percentile ``p`` over ``runs``, or None where it cannot bound."""
+    from ovsched.sweep import intervals
+    r = intervals.pooled_percentile(runs, p)
+    return (r.low_ms, r.high_ms) if r.bounded else None
+
+
+def as_if_independent(runs, p):
+    """The order-statistic interval of the pooled requests, as if each were independent."""
+    from ovsched.sweep import intervals
+    pooled = np.sort(np.concatenate(runs))
+    low, high = intervals.order_ranks(pooled.size, p)
+    return None if low is None or high is None else (pooled[low - 1], pooled[high - 1])
+
+
 def main(trials=200):
     """The coverage table of the README: the sweep's intervals beside the same requests
     counted as independent, for a median and a p99 over 3 runs."""
     import os
     import sys
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from ovsched.sweep import intervals
-
-    def ours(runs, p):
-        r = intervals.pooled_percentile(runs, p)
-        return (r.low_ms, r.high_ms) if r.bounded else None
-
-    def independent(runs, p):
-        pooled = np.sort(np.concatenate(runs))
-        low, high = intervals.order_ranks(pooled.size, p)
-        return None if low is None or high is None else (pooled[low - 1], pooled[high - 1])
-
     print("queue | percentile | requests a run | coverage (bounded trials) | as independent")
     for name, queue in QUEUES.items():
         for p, n in ((0.5, 200), (0.99, 1500)):
             share, bounded = coverage(ours, queue, n, 3, p, trials)
-            naive, _ = coverage(independent, queue, n, 3, p, trials)
+            naive, _ = coverage(as_if_independent, queue, n, 3, p, trials)
             text = "none bounded" if share is None else f"{share:.2f} ({bounded})"
             print(f"{name} | p{p * 100:g} | {n} | {text} | {naive:.2f}", flush=True)
 

@@ -5,21 +5,10 @@ import numpy as np
 import pytest
 
 from ovsched.sweep import intervals
-from sim_queue import coverage, queue_run
+from sim_queue import as_if_independent, coverage, ours, queue_run
 
 BATCHED = dict(rate=100, batch=4, timeout_s=0.05)  # clusters of four, a busy server
 PLAIN = dict(rate=50)  # one request at a time, ~70 % busy: delay carried forward
-
-
-def ours(runs, p):
-    r = intervals.pooled_percentile(runs, p)
-    return (r.low_ms, r.high_ms) if r.bounded else None
-
-
-def as_if_independent(runs, p):
-    pooled = np.sort(np.concatenate(runs))
-    low, high = intervals.order_ranks(pooled.size, p)
-    return None if low is None or high is None else (pooled[low - 1], pooled[high - 1])
 
 
 def test_a_p99_needs_368_independent_requests_for_a_two_sided_bound():
