@@ -45,15 +45,31 @@ def start(script, *args, env, cwd):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def find_window(name, env, timeout=60):
+def find_window(name, env, proc, timeout=90):
+    """The id of the first window whose title matches ``name``; fails with what the child
+    printed (and the windows there are) when it ends or no such window appears in time."""
     end = time.time() + timeout
+    searched = None
     while time.time() < end:
-        p = subprocess.run(["xdotool", "search", "--name", name], env=env,
-                           capture_output=True, text=True)
-        if p.stdout.strip():
-            return p.stdout.split()[0]
+        searched = subprocess.run(["xdotool", "search", "--name", name], env=env,
+                                  capture_output=True, text=True)
+        if searched.stdout.strip():
+            return searched.stdout.split()[0]
+        if proc.poll() is not None:
+            break
         time.sleep(0.2)
-    raise AssertionError(f"no window named {name!r} appeared")
+    windows = subprocess.run(["xdotool", "search", "--name", "."], env=env,
+                             capture_output=True, text=True).stdout.split()
+    titles = [subprocess.run(["xdotool", "getwindowname", w], env=env, capture_output=True,
+                             text=True).stdout.strip() for w in windows[:20]]
+    state = "still running" if proc.poll() is None else f"exited with {proc.returncode}"
+    proc.kill()
+    stdout, stderr = proc.communicate(timeout=30)
+    raise AssertionError(
+        f"no window named {name!r} appeared ({state}); xdotool said "
+        f"{searched.returncode if searched else None} {searched.stderr if searched else ''!r};"
+        f" window titles {[t for t in titles if t]}\n"
+        f"--- stdout\n{stdout}\n--- stderr\n{stderr}")
 
 
 def press(window, key, env):
@@ -88,7 +104,7 @@ def test_timeline_window_shows_requests_and_esc_stops(screen, tmp_path, tiny_mod
                  "--interval=50", "--nireq=8", "--CACHE_DIR=", f"--out={out}",
                  env=screen, cwd=tmp_path)
     try:
-        window = find_window("Inference Latency", screen)
+        window = find_window("Inference Latency", screen, proc)
         time.sleep(2.5)
         # a batch of 4 fills every 200 ms, so a frame right after one completed may have
         # nothing pending yet, and a busy machine draws the first frames late: look again
@@ -130,7 +146,7 @@ def test_latency_window_fills_in_and_q_stops(screen, tmp_path, tiny_model):
     proc = start(LATENCY, f"--model={tiny_model}", "--niter=3000", "--interval=5",
                  f"--out={out}", env=screen, cwd=tmp_path)
     try:
-        window = find_window("Inference Latency Graph", screen)
+        window = find_window("Inference Latency Graph", screen, proc)
         time.sleep(3)
         # a busy machine draws the first frames late: look again for a while
         end = time.time() + 10
@@ -158,7 +174,7 @@ def test_finished_run_turns_into_the_final_figure(screen, tmp_path, tiny_model):
     proc = start(TIMELINE, f"--model={tiny_model}", "--device=BATCH:CPU(4)", "--niter=16",
                  "--interval=10", "--CACHE_DIR=", f"--out={out}", env=screen, cwd=tmp_path)
     try:
-        window = find_window("any key closes", screen)
+        window = find_window("any key closes", screen, proc)
         # the window exists before its first paint: look until the figure shows, as a
         # person would, for a while
         end = time.time() + 20
@@ -183,7 +199,7 @@ def test_ctrl_c_during_live_view_keeps_the_results(screen, tmp_path, tiny_model)
     proc = start(LATENCY, f"--model={tiny_model}", "--niter=3000", "--interval=5",
                  f"--out={out}", env=screen, cwd=tmp_path)
     try:
-        find_window("Inference Latency Graph", screen)
+        find_window("Inference Latency Graph", screen, proc)
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
