@@ -1,7 +1,8 @@
 """What the tool adds to a run, each part measured on its own.
 
 - AUTO's ``EXECUTION_DEVICES`` read (the tool reads it before every submit and after every
-  completion): CPU time of one read, on a thread that sleeps the scripts' 30 ms between
+  completion while AUTO's CPU helper may run requests, then at most every 0.25 s; the
+  floor section counts the readings a run makes): CPU time of one read, on a thread that sleeps the scripts' 30 ms between
   reads as the submit thread does, so that the read runs as cold as it does in a run.
 - Reading a request's profile (``profiling_info`` with ``PERF_COUNT=YES``, read as the tool's
   profile reader reads it): CPU time per request, read after each paced request completed.
@@ -218,8 +219,8 @@ def run(ctx, size):
     else:
         add("adds", "execution_devices_read_us",
             f"AUTO: one EXECUTION_DEVICES read, CPU time ({reads} reads 30 ms apart, median)",
-            read_us, "us", peers={"per request (before the submit and after the completion)":
-                                  2 * read_us})
+            read_us, "us", peers={"per request while AUTO's CPU helper may run requests "
+                                  "(before the submit and after the completion)": 2 * read_us})
 
     profile_us, ops, sum_ms = profile_read_us(ctx, size["profiles"])
     add("adds", "profile_read_us",

@@ -105,9 +105,10 @@ def tool_round(compiled, nireq, due_s, device, profile=False):
     callback_s = float(runner.callback_cpu_s[:n].sum())
     profile_s = runner.profiles.cpu_s if runner.profiles is not None else 0.0
     cpu_s = runner.submit_cpu_s + callback_s + runner.reader_cpu_s + profile_s
+    readings = sum(r["readings"] for r in runner.device_readings() or [])
     return {"requests": n, "submit_s": runner.submit_cpu_s, "callback_s": callback_s,
             "reader_s": runner.reader_cpu_s, "profile_s": profile_s, "cpu_s": cpu_s,
-            "priority": runner.priority}
+            "priority": runner.priority, "device_readings": readings}
 
 
 def per_request_us(rounds, key="cpu_s"):
@@ -168,6 +169,8 @@ def report_device(ctx, device, profile, size, measured, tool, floor, nireq):
              "callback": float(np.median(per_request_us(tool, "callback_s")))}
     if device.startswith(("AUTO", "MULTI")):
         peers["device reader"] = float(np.median(per_request_us(tool, "reader_s")))
+        peers["EXECUTION_DEVICES readings per request"] = float(np.median(
+            [r["device_readings"] / r["requests"] for r in tool]))
     if profile:
         peers["profile reader"] = float(np.median(per_request_us(tool, "profile_s")))
     ctx.report.add("floor", f"{key}_tool_us",

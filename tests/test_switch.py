@@ -238,18 +238,62 @@ def test_the_figures_draw_the_switch_window_from_a_saved_run(tmp_path):
     assert any(f"{inside} requests {switch.DURING}" in t for t in legend)
 
 
-def test_auto_on_a_cpu_reads_the_device_at_every_submit_and_completion(tmp_path, tiny_model):
+def test_auto_on_a_cpu_reads_the_device_once_it_is_settled_and_fills_in_the_rest(
+        tmp_path, tiny_model):
     out = tmp_path / "auto"
-    p = run_script(LATENCY, f"--model={tiny_model}", "--niter=30", "--interval=5",
+    p = run_script(LATENCY, f"--model={tiny_model}", "--niter=60", "--interval=10",
                    f"--out={out}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     rows = read_records(out)
     assert {r["device"] for r in rows} == {r["device_done"] for r in rows} == {"CPU"}
     summary = read_summary(out)
     (readings,) = summary["device_readings"]
-    # one reading per submit, and at least one after the completions
-    assert readings["device"] == "CPU" and readings["readings"] > 30
+    # AUTO chose the CPU itself (no helper): read at the first submit, then at most every
+    # SETTLED_READ_S while submitting, and once at the end
+    span_s = max(float(r["submitted_s"]) for r in rows)
+    assert readings["device"] == "CPU"
+    assert 2 <= readings["readings"] <= 2 + span_s / switch.SETTLED_READ_S + 1
+    assert readings["last_s"] >= max(float(r["completed_s"]) for r in rows)
     assert summary["device_switch_window"] is None
+
+
+class FallsBack:
+    """EXECUTION_DEVICES of AUTO on an accelerator that falls back to the CPU at
+    ``fallback_s`` (runtime fallback: every request submitted after it runs there)."""
+
+    def __init__(self, now, fallback_s):
+        self.now = now
+        self.fallback_s = fallback_s
+
+    def get_property(self, name):
+        return ["GPU.0"] if self.now() < self.fallback_s else ["CPU"]
+
+
+@pytest.mark.parametrize("fallback_s", [0.37, 0.501, 1.234])
+def test_settled_readings_leave_unknown_only_around_a_change(fallback_s):
+    clock = {"t": 0.0}
+    fake = FallsBack(lambda: clock["t"], fallback_s)
+    log = switch.DeviceLog(fake, lambda: clock["t"])
+    sub = np.arange(80) * 0.02 + 0.001
+    codes = []
+    for t in sub:
+        clock["t"] = float(t)
+        codes.append(log.read_if_due())
+    clock["t"] = float(sub[-1]) + 0.01
+    log.read()  # the runner's reading at the end
+    assert sum(r["readings"] for r in log.summary()) < 80 / 5  # far fewer than one a submit
+    filled = log.fill(codes, sub)  # may add UNKNOWN to the names
+    filled = np.asarray(log.names, dtype=object)[filled]
+    truth = np.where(sub < fallback_s, "GPU.0", "CPU")
+    known = filled != switch.UNKNOWN
+    assert (filled[known] == truth[known]).all()
+    runs = log.summary()
+    gpu_last, cpu_first = runs[0]["last_s"], runs[1]["first_s"]
+    # unknown: exactly the requests between the last GPU reading and the first CPU one
+    assert (~known == ((sub > gpu_last) & (sub < cpu_first))).all()
+    assert 0 < (~known).sum() <= switch.SETTLED_READ_S / 0.02 + 1
+    placed = switch.placed(filled, None, sub, sub + 0.005, runs)
+    assert (placed == filled).all()  # the accelerator's rule stops at the fallback
 
 
 @pytest.mark.parametrize("lag_ms", [40, 80])

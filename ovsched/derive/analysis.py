@@ -77,14 +77,16 @@ def pacing_stats(run, mask=None):
     return {"p50": d["median"], "p99": d["p99"], "max": d["max"]}
 
 
-def device_switches(devices, submitted_s, latency_ms):
-    """Each point where the device of consecutive requests changes, with the medians around it."""
+def device_switches(devices, submitted_s, latency_ms, undecided=("unknown",)):
+    """Each point where the device of consecutive requests changes, with the medians around it.
+    Requests with no device or an ``undecided`` one (between two different readings) are
+    passed over: the switch is placed at the first request read on the new device."""
     devices = list(devices)
     latency_ms = np.asarray(latency_ms, dtype=float)
     found = []
     current = None
     for i, name in enumerate(devices):
-        if not name:
+        if not name or name in undecided:
             continue
         if current is not None and name != current:
             found.append({"request": i, "time_s": float(submitted_s[i]), "from": current,

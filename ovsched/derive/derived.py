@@ -132,7 +132,7 @@ def run_stats(run, mask=None):
 
 def device_switches(run):
     return from_json(List[DeviceSwitch], analysis.device_switches(
-        run["device"], run["submitted_s"], run["latency_ms"]))
+        run["device"], run["submitted_s"], run["latency_ms"], undecided=(switch.UNKNOWN,)))
 
 
 def switch_note(window):
@@ -157,7 +157,8 @@ def device_part(run, window, placed, switches):
         if window:
             note = switch_note(window)
     elif device.startswith(("AUTO", "MULTI")):
-        note = (f"no device switch: {device} ran on {', '.join(devices_seen) or '?'} "
+        ran_on = [d for d in devices_seen if d != switch.UNKNOWN]
+        note = (f"no device switch: {device} ran on {', '.join(ran_on) or '?'} "
                 f"throughout")
     return stats, note
 

@@ -6,7 +6,7 @@ inference's cost on each device."""
 import numpy as np
 
 from .findings_base import Finding, Skip, fmt, request_ranges, summary_get
-from .switch import DURING, HELPER, placed
+from .switch import DURING, HELPER, UNKNOWN, placed
 
 FIRST_RATIO = 2.0  # a first inference slower than this times its device's median is noted
 FIRST_EXTRA_MS = 5.0  # and slower by at least this much
@@ -136,7 +136,8 @@ def check_first(run):
     lat = run["latency_ms"]
     done = run.done
     parts, affected, values, extra = [], [], {}, 0.0
-    for device in [d for d in dict.fromkeys(where[done].tolist()) if d and d != DURING]:
+    decided = [d for d in dict.fromkeys(where[done].tolist()) if d not in ("", DURING, UNKNOWN)]
+    for device in decided:
         idx = np.flatnonzero(done & (where == device))
         if idx.size < 4:
             continue

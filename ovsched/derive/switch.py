@@ -28,8 +28,20 @@ the readings after it say.
 How long the release may lag the helper's last completion is a thread's wake-up: the
 allowance comes from the run's own data (as the batch labels' does), ``RELEASE_LAG_S``
 only for runs saved without it.
+
+How often it is read. While the helper exists (or before the first reading) the property
+is read before every submit and after completions: the window is placed from those
+readings. Once it names anything but the helper, it changes only when the helper appears
+after all (the accelerator compiled first) or on AUTO's runtime fallback to another
+device; it is then read at most every ``SETTLED_READ_S`` and once at the end of the run.
+A request between two readings of the same device ran there (the property does not
+return to a device it has left, except the accelerator after its helper, where every
+request went to the accelerator anyway); one between two different readings gets
+``UNKNOWN``: the readings cannot say on which side of the change it was.
 """
 
+import bisect
+import math
 import threading
 
 import numpy as np
@@ -38,8 +50,14 @@ from .device_names import device_text
 
 HELPER = "(CPU)"  # how AUTO names its CPU helper in EXECUTION_DEVICES
 DURING = "during the switch"
+UNKNOWN = "unknown"  # a request between two different readings (see the module docstring)
 # How long AUTO's release of an idle helper may lag: its thread has to be scheduled.
 RELEASE_LAG_S = 0.02
+# Once the property names a device other than the helper, it is read at most this often:
+# a read costs the thread that makes it about 50-100 us of CPU (benchmarks/adds.py), and
+# only a runtime fallback changes it then. A fallback is then placed within this much.
+SETTLED_READ_S = 0.25
+UNREAD = -2  # the code of a request whose device was not read
 
 
 def normalise(name):
@@ -61,6 +79,8 @@ class DeviceLog:
         self.names = [] if first_name is None else [first_name]
         self.runs = []
         self._lock = threading.Lock()
+        self.settled = False  # the last reading named a device other than the helper
+        self.last_s = -math.inf
 
     def code_of(self, name):
         if name not in self.names:
@@ -79,7 +99,32 @@ class DeviceLog:
                 run[3] += 1
             else:
                 self.runs.append([code, t, t, 1])
+            self.last_s = t
+            self.settled = name != HELPER
         return code
+
+    def read_if_due(self):
+        """Read now while the helper may still be in use, otherwise at most every
+        ``SETTLED_READ_S``; ``UNREAD`` when no reading was due."""
+        if self.settled and self.clock() - self.last_s < SETTLED_READ_S:
+            return UNREAD
+        return self.read()
+
+    def fill(self, codes, times_s):
+        """``codes`` with each ``UNREAD`` replaced by the code of the readings around its
+        time, or by the code of ``UNKNOWN`` where they differ or one side is missing."""
+        codes = np.asarray(codes).copy()
+        unread = np.flatnonzero(codes == UNREAD)
+        if not unread.size:
+            return codes
+        unknown = self.code_of(UNKNOWN)
+        firsts = [r[1] for r in self.runs]
+        for i in unread.tolist():
+            t = float(times_s[i])
+            k = bisect.bisect_right(firsts, t) - 1
+            inside = k >= 0 and not math.isnan(t) and t <= self.runs[k][2]
+            codes[i] = self.runs[k][0] if inside else unknown
+        return codes
 
     def summary(self):
         """The runs of equal readings, for summary.json."""
@@ -160,10 +205,18 @@ def during(window, submitted_s, completed_s):
 def placed(devices, window, submitted_s, completed_s, readings=None):
     """Each request's device, or DURING where the window leaves it undecided. With the
     ``readings``, a request submitted after the first reading of the accelerator is placed
-    there, whatever was read at its own submit (see the module docstring)."""
+    there, whatever was read at its own submit (see the module docstring), until a reading
+    of another device than the accelerator and its helper (a runtime fallback)."""
     devices = np.asarray(devices, dtype=object).copy()
     devices[during(window, submitted_s, completed_s)] = DURING
     first = first_accelerator(readings)
     if first is not None:
-        devices[_us(submitted_s) > _us(first[1])] = first[0]
+        name, first_s = first
+        until = math.inf  # the last reading before a fallback: past it the readings decide
+        for before, r in zip(readings, readings[1:]):
+            if r["first_s"] > first_s and r["device"] not in (HELPER, name):
+                until = before["last_s"]
+                break
+        sub = _us(submitted_s)
+        devices[(sub > _us(first_s)) & (sub <= _us(until))] = name
     return devices

@@ -14,12 +14,15 @@ import openvino as ov
 
 from ..errors import essential
 from ..data.records import Run
-from ..derive.switch import DeviceLog, normalise
+from ..derive.switch import UNREAD, DeviceLog, normalise
 from .profile import ProfileReader
 
 IDLE_GIVE_UP_S = 1.0
 # A sleep is cut into pieces no longer than this, so that a stop is seen quickly.
 STOP_CHECK_S = 0.05
+# The device reader wakes for completions (and for the end); with none, this rarely: once
+# the device is settled no completion wakes it, and each wake costs CPU time.
+READER_WAKE_S = 1.0
 
 
 
@@ -28,8 +31,10 @@ class Runner:
 
     ``inputs`` maps input index to the array every request sends (zeros when not given).
     ``poll_device`` (AUTO/MULTI, where reading it never blocks): read EXECUTION_DEVICES
-    before every submit and after every completion; otherwise ``device_name`` stands for
-    all (a plain device model can block a reading for a whole inference)."""
+    before every submit and after completions while AUTO's CPU helper may run requests,
+    less often once it names another device (``switch.DeviceLog.read_if_due``), and once
+    at the end; otherwise ``device_name`` stands for all (a plain device model can block a
+    reading for a whole inference)."""
 
     def __init__(self, compiled, nireq, due_s, poll_device=False, device_name="", inputs=None,
                  profile=False, unbatched=False):
@@ -102,7 +107,10 @@ class Runner:
             w["infer_ms"][i] = request.latency
             self.done_order.append(i)
             if self.poll_device:
-                self._completion.put(None)  # the device reader stamps it, off this thread
+                if self.devices.settled:  # no reading is due: the neighbours' decide
+                    w["device_done_code"][i] = UNREAD
+                else:
+                    self._completion.put(None)  # the device reader stamps it, off this thread
             if self.profiles is not None:
                 self.profiles.completed()
         except BaseException as e:  # raised on an OpenVINO thread: hand it to the main thread
@@ -138,21 +146,24 @@ class Runner:
         the last reading: not on OpenVINO's callback thread, which must return quickly."""
         seen = 0
         while True:
-            ending = self._reader_end.is_set()
             try:
-                self._completion.get(timeout=STOP_CHECK_S)
+                self._completion.get(timeout=READER_WAKE_S)
                 while True:  # one reading for every completion signalled so far
                     self._completion.get_nowait()
             except Empty:
                 pass
+            ending = self._reader_end.is_set()  # set once every completion was signalled
             n = len(self.done_order)
-            if n > seen:
+            done_code = self._w["device_done_code"]
+            # completions while the device was settled are marked UNREAD: no reading for them
+            waiting = [i for i in self.done_order[seen:n] if done_code[i] != UNREAD]
+            seen = n
+            if waiting:
                 code = self.devices.read()
-                done_code = self._w["device_done_code"]
-                for i in self.done_order[seen:n]:
+                for i in waiting:
                     done_code[i] = code
-                seen = n
-            elif ending:
+            if ending:  # a reading after the last completion: the last requests' neighbour
+                self.devices.read()
                 return
 
     def request_stop(self, reason):
@@ -215,7 +226,7 @@ class Runner:
                 break
             # read before the submit stamp: a reading of the accelerator then proves the
             # request went to it (AUTO had released its helper already)
-            code = self.devices.read() if self.poll_device else 0
+            code = self.devices.read_if_due() if self.poll_device else 0
             if self.profiles is not None:
                 owner = self._owner[slot]
                 # a request that never called back (failed) left no profile to wait for
@@ -313,10 +324,12 @@ class Runner:
         """The records of every submitted request, as a Run: ``device`` read at the submit,
         ``device_done`` after the completion ("" if none), AUTO's ``(CPU)`` named CPU."""
         n = self.n_submitted
+        columns = self.run.columns
+        device_code = self.devices.fill(self.device_code[:n], columns["submitted_s"][:n])
+        done = self.devices.fill(self.device_done_code[:n], columns["completed_s"][:n])
         names = np.asarray([normalise(d) for d in self.device_names] + [""], dtype=object)
-        devices = names[self.device_code[:n]]
-        done = self.device_done_code[:n].copy()
-        completed = ~np.isnan(self.run.columns["completed_s"][:n])
+        devices = names[device_code]
+        completed = ~np.isnan(columns["completed_s"][:n])
         if not self.poll_device:  # one device throughout: its completions ran there too
             done[completed] = 0
         done[~completed] = -1
