@@ -2,8 +2,9 @@
 
 - AUTO's ``EXECUTION_DEVICES`` read (the tool reads it before every submit and after every
   completion while AUTO's CPU helper may run requests, then at most every 0.25 s; the
-  floor section counts the readings a run makes): CPU time of one read, on a thread that sleeps the scripts' 30 ms between
-  reads as the submit thread does, so that the read runs as cold as it does in a run.
+  floor section counts the readings a run makes): CPU time of one read, on a thread that
+  sleeps the scripts' 30 ms between reads as the submit thread does, so that the read runs
+  as cold as it does in a run.
 - Reading a request's profile (``profiling_info`` with ``PERF_COUNT=YES``, read as the tool's
   profile reader reads it): CPU time per request, read after each paced request completed.
   (The profile reader thread's whole cost in a run is in the floor section.)

@@ -49,9 +49,8 @@ def run(ctx, size):
     csv_s, _ = timed(lambda: runfile.write_csv(recorded, os.path.join(folder, "again.csv")))
     summary_s, _ = timed(lambda: runfile.write_json(recorded.summary,
                                                     os.path.join(folder, "s.json")))
-    trace_s, _ = timed(lambda: runfile.write_json(trace(recorded),
-                                                  os.path.join(folder, "t.json"),
-                                                  compact=True))  # as the scripts write it
+    trace_s, _ = timed(lambda: runfile.write_trace(  # as the scripts write it
+        trace(recorded, stream=True), os.path.join(folder, "t.json")))
 
     def draw(plot, name):  # a figure is drawn only when saved: time both, as the scripts do
         return timed(lambda: plot(recorded).savefig(os.path.join(folder, name),

@@ -191,3 +191,14 @@ def test_a_new_part_needs_no_code_of_its_own_to_round_trip():
     assert again.items[0].extra == {"later": True}
     assert runfile.to_json(again)["items"][0]["later"] is True
     assert runfile.to_json({"f": float("nan"), "n": np.int64(3)}) == {"f": None, "n": 3}
+
+
+@pytest.mark.parametrize("count,chunk", [(0, 3), (1, 3), (6, 3), (7, 3), (50, 2000)])
+def test_a_streamed_trace_is_the_same_json_as_the_whole_one(tmp_path, count, chunk):
+    events = [{"name": f"request {i}", "ph": "X", "ts": i * 1.5, "args": {"ms": None}}
+              for i in range(count)]
+    whole = {"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"device": "CPU"}}
+    runfile.write_trace(dict(whole, traceEvents=iter(events)), tmp_path / "t.json", chunk=chunk)
+    assert json.loads((tmp_path / "t.json").read_text()) == whole
+    runfile.write_trace({"traceEvents": iter(events)}, tmp_path / "bare.json", chunk=chunk)
+    assert json.loads((tmp_path / "bare.json").read_text()) == {"traceEvents": events}

@@ -60,13 +60,14 @@ class RunFolder:
 
     def write(self, run, trace=None):
         """Records, summary, samples (when the run has them) and ``trace`` (the trace-event
-        dict, when given); each file is written whole or not at all."""
+        dict, when given; its events may be an iterator); each file is written whole or not
+        at all."""
         runfile.write_csv(run, self.records)
         if run.utilization is not None:
             write_utilization_csv(run.utilization, self.utilization)
         runfile.write_json(run.summary, self.summary)
         if trace is not None:
-            runfile.write_json(trace, self.trace, compact=True)
+            runfile.write_trace(trace, self.trace)
 
     def save_figure(self, figure, kind, path=None):
         """Save a drawn figure (to its usual name unless ``path``); return the path."""

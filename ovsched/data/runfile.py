@@ -125,6 +125,28 @@ def write_json(data, path, compact=False):
     atomic_write(path, lambda f: json.dump(data, f, indent=2))
 
 
+def write_trace(trace, path, chunk=2000):
+    """Write a trace-event dict compactly, its ``traceEvents`` (a list or an iterator)
+    encoded a few thousand events at a time: a long run's trace is never held whole, as
+    objects or as text."""
+    rest = {k: v for k, v in trace.items() if k != "traceEvents"}
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+
+    def write(f):
+        f.write('{"traceEvents":[')
+        events = iter(trace.get("traceEvents", ()))
+        first = True
+        while True:
+            block = [encode(e) for _, e in zip(range(chunk), events)]
+            if not block:
+                break
+            f.write(("" if first else ",") + ",".join(block))
+            first = False
+        f.write("]" + ("," + encode(rest)[1:] if rest else "}"))
+
+    atomic_write(path, write)
+
+
 # ---------------------------------------------------------------- records.csv
 
 def _cell(name, value):

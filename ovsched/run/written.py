@@ -52,7 +52,7 @@ def write(p, run, say):
 
 def write_files(out, run):
     """Records, summary, samples and trace into the folder ``out``."""
-    RunFolder(out).write(run, trace=trace(run))
+    RunFolder(out).write(run, trace=trace(run, stream=True))
 
 
 def draw(kind, run, out):

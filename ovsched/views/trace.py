@@ -26,21 +26,19 @@ def _us(seconds):
     return round(float(seconds) * 1e6, 1)
 
 
-def trace_events(run):
-    """The run as a list of trace events (dicts), in time order per track."""
+def iter_trace_events(run):
+    """The run's trace events (dicts), one at a time, in time order per track: a long run's
+    trace is written as it is made, never held whole."""
     summary = run.summary
     title = f"{summary.script or 'run'} {summary.setting('device', '')}"
-    events = [{"name": "process_name", "ph": "M", "pid": PID, "tid": 0,
-               "args": {"name": title.strip()}},
-              {"name": "thread_name", "ph": "M", "pid": PID, "tid": SCHEDULE_TID,
-               "args": {"name": "waiting for a free slot"}},
-              {"name": "thread_name", "ph": "M", "pid": PID, "tid": BATCH_TID,
-               "args": {"name": "batches"}},
-              {"name": "thread_name", "ph": "M", "pid": PID, "tid": FLUSH_TID,
-               "args": {"name": "timeout flushes"}}]
+    yield {"name": "process_name", "ph": "M", "pid": PID, "tid": 0,
+           "args": {"name": title.strip()}}
+    for tid, name in ((SCHEDULE_TID, "waiting for a free slot"), (BATCH_TID, "batches"),
+                      (FLUSH_TID, "timeout flushes")):
+        yield {"name": "thread_name", "ph": "M", "pid": PID, "tid": tid, "args": {"name": name}}
     for slot in sorted({int(s) for s in run["slot"] if s >= 0}):
-        events.append({"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
-                       "args": {"name": f"queue slot {slot}"}})
+        yield {"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
+               "args": {"name": f"queue slot {slot}"}}
     # plain Python lists: per-element numpy access costs more than the events themselves
     due_us = [round(t * 1e6, 1) for t in run["scheduled_s"].tolist()]
     sub_us = [round(t * 1e6, 1) for t in run["submitted_s"].tolist()]
@@ -62,32 +60,36 @@ def trace_events(run):
                else [float("nan")] * len(run))
     for i, (due, sub, end) in enumerate(zip(due_us, sub_us, done_us)):
         if waited[i]:
-            events.append({"name": f"request {i} waits", "cat": "schedule", "ph": "X",
-                           "ts": due, "dur": round(sub - due, 1), "pid": PID,
-                           "tid": SCHEDULE_TID, "args": {"request": i}})
+            yield {"name": f"request {i} waits", "cat": "schedule", "ph": "X",
+                   "ts": due, "dur": round(sub - due, 1), "pid": PID,
+                   "tid": SCHEDULE_TID, "args": {"request": i}}
         if end is None:
-            events.append({"name": f"request {i} (never completed)", "cat": "request",
-                           "ph": "i", "s": "t", "ts": sub, "pid": PID, "tid": slots[i] + 1})
+            yield {"name": f"request {i} (never completed)", "cat": "request",
+                   "ph": "i", "s": "t", "ts": sub, "pid": PID, "tid": slots[i] + 1}
             continue
-        events.append({
+        yield {
             "name": f"request {i}", "cat": "request", "ph": "X", "ts": sub,
             "dur": max(round(end - sub, 1), 0.0), "pid": PID, "tid": slots[i] + 1,
             "args": {"request": i, "ran": ran[i], "batch": batches[i], "flush": flushes[i],
                      "device": devices[i], "latency_ms": latency[i],
                      "lateness_ms": lateness[i],
                      **{k: v[i] for k, v in args_of.items()},
-                     "compute_ms": None if compute[i] != compute[i] else round(compute[i], 3)}})
-        events += part_events(i, sub, end, slots[i] + 1, infer[i],
-                              {k: v[i] for k, v in split.items()})
-    events += group_events(batches, ran, "batched", sub_us, done_us, slots)
-    events += group_events(flushes, ran, "timeout", sub_us, done_us, slots)
-    events += window_events(summary.device_switch_window)
+                     "compute_ms": None if compute[i] != compute[i] else round(compute[i], 3)}}
+        yield from part_events(i, sub, end, slots[i] + 1, infer[i],
+                               {k: v[i] for k, v in split.items()})
+    yield from group_events(batches, ran, "batched", sub_us, done_us, slots)
+    yield from group_events(flushes, ran, "timeout", sub_us, done_us, slots)
+    yield from window_events(summary.device_switch_window)
     for switch in summary.device_switches or []:
-        events.append({"name": f"device switch {switch.from_} -> {switch.to}",
-                       "cat": "device", "ph": "i", "s": "g", "ts": _us(switch.time_s),
-                       "pid": PID, "tid": 0, "args": to_json(switch)})
-    events += counter_events(run)
-    return events
+        yield {"name": f"device switch {switch.from_} -> {switch.to}",
+               "cat": "device", "ph": "i", "s": "g", "ts": _us(switch.time_s),
+               "pid": PID, "tid": 0, "args": to_json(switch)}
+    yield from counter_events(run)
+
+
+def trace_events(run):
+    """The run as a list of trace events (dicts), in time order per track."""
+    return list(iter_trace_events(run))
 
 
 def part_events(i, sub_us, end_us, tid, infer_ms, part_ms):
@@ -174,7 +176,10 @@ def window_events(window):
              "tid": SWITCH_TID, "args": to_json(window)}]
 
 
-def trace(run):
-    return {"traceEvents": trace_events(run), "displayTimeUnit": "ms",
+def trace(run, stream=False):
+    """The trace-event dict; with ``stream``, its ``traceEvents`` is an iterator, made as
+    ``runfile.write_trace`` writes it."""
+    events = iter_trace_events(run) if stream else trace_events(run)
+    return {"traceEvents": events, "displayTimeUnit": "ms",
             "otherData": {"openvino_version": run.summary.openvino_version,
                           "device": run.summary.setting("device")}}
