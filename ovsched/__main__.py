@@ -166,7 +166,22 @@ def console():
     """The ``ovsched`` command that ``pip install`` makes."""
     global PROG, PROGRAM
     PROG, PROGRAM = "ovsched", True
-    return main()
+    from .views import report
+    report.EXPLAIN = "ovsched explain"
+    return quiet_on_closed_pipe(main)
+
+
+def quiet_on_closed_pipe(run):
+    """``run()``'s exit code; a reader that went away (``ovsched explain RUN | head``) ends
+    the output quietly, as other command-line programs do, instead of with a traceback."""
+    try:
+        code = run()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # nothing more can reach the reader; keep the interpreter's last flush from failing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def run_command(args):
@@ -178,11 +193,15 @@ def run_command(args):
     from .views.plots import PLOTS, plot_compare, same_settings
 
     if args.command == "replot":
+        from .views.breakdown_figure import plot_breakdown
         run = load(args.run)
         kind = run.summary.kind or "latency"
         path = free_name(args.out or os.path.join(args.run, f"{kind}-replot.png"))
+        stem, ext = os.path.splitext(path)
+        parts_path = free_name(f"{stem}-breakdown{ext or '.png'}")
         PLOTS[kind](run).savefig(path, dpi=110)
-        print(f"figure: {path}")
+        plot_breakdown(run).savefig(parts_path, dpi=110)
+        print(f"figure: {path}\nwhere the time went: {parts_path}")
         show_or_say(path, args.show, lambda figure: PLOTS[kind](run, figure=figure))
         return EXIT_OK
     runs = [load(folder) for folder in args.runs]
@@ -209,4 +228,4 @@ def run_command(args):
 
 if __name__ == "__main__":
     PROGRAM = True
-    sys.exit(main())
+    sys.exit(quiet_on_closed_pipe(main))

@@ -767,4 +767,5 @@ def test_replot_into_an_unwritable_folder_says_so(monkeypatch, capsys, tmp_path,
                                        "writable folder\n")
     assert main(["replot", result.out]) == 0
     assert main(["replot", result.out]) == 0  # the first name is taken: -2 beside it
-    assert {"latency-replot.png", "latency-replot-2.png"} <= set(os.listdir(result.out))
+    assert {"latency-replot.png", "latency-replot-2.png", "latency-replot-breakdown.png",
+            "latency-replot-2-breakdown.png"} <= set(os.listdir(result.out))

@@ -106,6 +106,7 @@ def test_an_earlier_run_replots_and_says_what_it_lacks(name, tmp_path):
     assert p.returncode == 0, p.stderr
     kind = raw_summary(name)["kind"]
     assert (folder / f"{kind}-replot.png").stat().st_size > 0
+    assert (folder / f"{kind}-replot-breakdown.png").stat().st_size > 0
     assert "saved by an earlier version" in p.stdout
     assert ("the machine" in p.stdout) == (name in BEFORE_LABELS)
 
@@ -202,3 +203,19 @@ def test_a_streamed_trace_is_the_same_json_as_the_whole_one(tmp_path, count, chu
     assert json.loads((tmp_path / "t.json").read_text()) == whole
     runfile.write_trace({"traceEvents": iter(events)}, tmp_path / "bare.json", chunk=chunk)
     assert json.loads((tmp_path / "bare.json").read_text()) == {"traceEvents": events}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pipe closed before the child writes: "
+                    "POSIX pipes")
+def test_explain_into_a_closed_pipe_ends_quietly(tmp_path):
+    """``ovsched explain RUN | head``: the reader went away before anything was written."""
+    folder = copy_fixture("2026-11-26-latency-auto", tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the first write fails
+    p = subprocess.Popen([sys.executable, "-m", "ovsched", "explain", str(folder)], cwd=ROOT,
+                         stdout=write_end, stderr=subprocess.PIPE, text=True,
+                         env=headless_env())
+    os.close(write_end)
+    stderr = p.communicate(timeout=120)[1]
+    assert p.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

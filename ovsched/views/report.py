@@ -9,6 +9,7 @@ from ..derive.breakdown import line
 from ..derive.findings_base import Finding
 
 TOP_FINDINGS = 3  # printed after the table; summary.json and `explain` keep them all
+EXPLAIN = "python -m ovsched explain"  # the command hints name; `ovsched` sets its own
 
 
 def print_table(summary, out, say=print):
@@ -48,11 +49,10 @@ def print_findings(found, out, say=print, limit=TOP_FINDINGS):
     if found is None:
         return
     if not found:
-        say("findings: none (every check passed or could not decide: python -m ovsched "
-            f"explain {out})")
+        say(f"findings: none (every check passed or could not decide: {EXPLAIN} {out})")
         return
     shown = found[:limit] if limit else found
-    more = (f" (top {len(shown)} of {len(found)}; all: python -m ovsched explain {out})"
+    more = (f" (top {len(shown)} of {len(found)}; all: {EXPLAIN} {out})"
             if len(found) > len(shown) else "")
     say(f"findings{more}:")
     for k, f in enumerate(shown, 1):
