@@ -105,12 +105,18 @@ def check_sum_rule(c):
 
 
 DEVICES = ("CPU", "AUTO", "BATCH:CPU(4)")
-ARRIVALS = ("fixed", "poisson", "burst")
+ARRIVALS = ("fixed", "poisson", "burst", "replay")
+# a replay file's due times (ms): pairs due together, gaps long and short
+REPLAY_MS = [0, 0, 1.5, 7, 7, 7, 20, 20.5, 21, 40, 40, 41, 60, 61, 61, 61, 62, 80, 95, 95,
+             96, 110, 110, 111]
 
 
 @pytest.mark.parametrize("arrival", ARRIVALS)
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_parts_add_up_on_real_runs(tmp_path, tiny_model, device, arrival):
+    if arrival == "replay":
+        arrival = str(tmp_path / "due.txt")
+        (tmp_path / "due.txt").write_text("".join(f"{t}\n" for t in REPLAY_MS))
     settings = {"model": tiny_model, "device": device, "niter": 24, "interval": 2.0,
                 "nireq": 4, "show": False, "out": str(tmp_path / "o"), "arrival": arrival,
                 "burst": 4, "util_ms": 0.0}
