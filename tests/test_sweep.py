@@ -104,6 +104,8 @@ def test_yes_runs_a_big_grid():
     (["--device=MULTI:CPU", "--batch=4"], "automatic batching needs a real device, not MULTI"),
     (["--interval=" + ",".join(str(k) for k in range(1, 502))], "over 500"),
     (["--device=GPU", "--batch=4"], "device GPU is not available on this machine"),
+    (["--model=missing.xml"], "model not found: missing.xml"),
+    (["--model=missing.xml", "--find_rate", "--p99_ms=100"], "model not found: missing.xml"),
 ])
 def test_bad_grids_exit_2_with_one_line(tmp_path, argv, fragment):
     p = run_sweep(*argv, f"--out={tmp_path / 'sw'}", cwd=tmp_path)

@@ -252,8 +252,12 @@ def make_cells(grid, defaults, properties, available=()):
 
 def check_cells(cells, given):
     """Refuse a cell no run could use, before the first one runs."""
-    from ..run import arrival
+    from ..run import arrival, models
+    from ..run.settings import DEFAULT_MODEL
     for cell in cells:
         settings = check_settings(dict(cell.settings))
         arrival.resolve(settings, given)
         devices.check_properties(cell.properties)
+    for model in dict.fromkeys(cell.settings["model"] for cell in cells):
+        if model != DEFAULT_MODEL or os.path.exists(model):  # else the offline stand-in
+            models.check_model_file(model)
