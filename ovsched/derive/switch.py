@@ -81,6 +81,7 @@ class DeviceLog:
         self._lock = threading.Lock()
         self.settled = False  # the last reading named a device other than the helper
         self.last_s = -math.inf
+        self.last_code = 0  # the last reading's code (before any: ``first_name``'s)
 
     def code_of(self, name):
         if name not in self.names:
@@ -100,6 +101,7 @@ class DeviceLog:
             else:
                 self.runs.append([code, t, t, 1])
             self.last_s = t
+            self.last_code = code
             self.settled = name != HELPER
         return code
 

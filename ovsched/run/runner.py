@@ -57,7 +57,10 @@ class Runner:
         self.callback_cpu_s = np.zeros(self.niter)
         self.submit_cpu_s = 0.0
         self.reader_cpu_s = 0.0  # the device reader's own CPU time (AUTO/MULTI)
+        # the last reading at each submit; ``device_unread`` where it was not read then
+        # (the live view shows the last reading; the records fill it in: DeviceLog.fill)
         self.device_code = np.zeros(self.niter, dtype=np.int16)
+        self.device_unread = np.zeros(self.niter, dtype=np.uint8)
         self.device_done_code = np.full(self.niter, -1, dtype=np.int16)
         self.devices = DeviceLog(compiled, self._clock, device_name)
         # The submit loop, the callback and the device reader write through memoryviews of
@@ -66,6 +69,7 @@ class Runner:
         self._w = {name: memoryview(self.run.columns[name]) for name in (
             "scheduled_s", "submitted_s", "completed_s", "queue_wait_ms", "infer_ms", "slot")}
         self._w["device_code"] = memoryview(self.device_code)
+        self._w["device_unread"] = memoryview(self.device_unread)
         self._w["callback_cpu_s"] = memoryview(self.callback_cpu_s)
         self._w["device_done_code"] = memoryview(self.device_done_code)
         # completions wake the device reader; a SimpleQueue's put costs the callback a
@@ -227,6 +231,9 @@ class Runner:
             # read before the submit stamp: a reading of the accelerator then proves the
             # request went to it (AUTO had released its helper already)
             code = self.devices.read_if_due() if self.poll_device else 0
+            if code == UNREAD:
+                c["device_unread"][i] = 1
+                code = self.devices.last_code
             if self.profiles is not None:
                 owner = self._owner[slot]
                 # a request that never called back (failed) left no profile to wait for
@@ -325,7 +332,8 @@ class Runner:
         ``device_done`` after the completion ("" if none), AUTO's ``(CPU)`` named CPU."""
         n = self.n_submitted
         columns = self.run.columns
-        device_code = self.devices.fill(self.device_code[:n], columns["submitted_s"][:n])
+        device_code = np.where(self.device_unread[:n] == 1, UNREAD, self.device_code[:n])
+        device_code = self.devices.fill(device_code, columns["submitted_s"][:n])
         done = self.devices.fill(self.device_done_code[:n], columns["completed_s"][:n])
         names = np.asarray([normalise(d) for d in self.device_names] + [""], dtype=object)
         devices = names[device_code]
