@@ -11,6 +11,7 @@ saved runs, which needs neither OpenVINO nor a device.
 
 import argparse
 import difflib
+import errno
 import os
 import sys
 
@@ -36,6 +37,20 @@ def free_name(path):
         n += 1
         path = f"{stem}-{n}{ext}"
     return path
+
+
+def free_pair(path):
+    """``(figure, its breakdown beside it)``: the first ``stem[-N].ext`` whose two names
+    (``stem[-N]-breakdown.ext`` the second) are both free."""
+    stem, ext = os.path.splitext(path)
+    ext = ext or ".png"
+    n = 1
+    while True:
+        base = stem if n == 1 else f"{stem}-{n}"
+        figure, parts = f"{base}{ext}", f"{base}-breakdown{ext}"
+        if not os.path.exists(figure) and not os.path.exists(parts):
+            return free_name(figure), parts  # free_name proves the folder writable
+        n += 1
 
 
 def load(folder):
@@ -97,12 +112,31 @@ def _saved(parser, words, command):
     args = parser.parse_args(words)
     args.command = command
     try:
-        return run_command(args)
+        code = run_command(args)
+        sys.stdout.flush()
+        return code
     except SystemExit as e:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
             return EXIT_USAGE
         raise
+    except OSError as e:
+        if not closed_pipe(e):
+            raise
+        # the reader went away (``ovsched explain RUN | head``): the output ends quietly, as
+        # other command-line programs' do; the interpreter's last flush must not fail either
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_OK
+
+
+def closed_pipe(error):
+    """Whether ``error`` is a write to a pipe whose reader has gone: BrokenPipeError, or on
+    Windows often EINVAL instead."""
+    return isinstance(error, BrokenPipeError) or (
+        sys.platform == "win32" and getattr(error, "errno", None) == errno.EINVAL)
 
 
 def sweep(words):
@@ -168,20 +202,7 @@ def console():
     PROG, PROGRAM = "ovsched", True
     from .views import report
     report.EXPLAIN = "ovsched explain"
-    return quiet_on_closed_pipe(main)
-
-
-def quiet_on_closed_pipe(run):
-    """``run()``'s exit code; a reader that went away (``ovsched explain RUN | head``) ends
-    the output quietly, as other command-line programs do, instead of with a traceback."""
-    try:
-        code = run()
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
-        # nothing more can reach the reader; keep the interpreter's last flush from failing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    return main()
 
 
 def run_command(args):
@@ -196,9 +217,7 @@ def run_command(args):
         from .views.breakdown_figure import plot_breakdown
         run = load(args.run)
         kind = run.summary.kind or "latency"
-        path = free_name(args.out or os.path.join(args.run, f"{kind}-replot.png"))
-        stem, ext = os.path.splitext(path)
-        parts_path = free_name(f"{stem}-breakdown{ext or '.png'}")
+        path, parts_path = free_pair(args.out or os.path.join(args.run, f"{kind}-replot.png"))
         PLOTS[kind](run).savefig(path, dpi=110)
         plot_breakdown(run).savefig(parts_path, dpi=110)
         print(f"figure: {path}\nwhere the time went: {parts_path}")
@@ -228,4 +247,4 @@ def run_command(args):
 
 if __name__ == "__main__":
     PROGRAM = True
-    sys.exit(quiet_on_closed_pipe(main))
+    sys.exit(main())

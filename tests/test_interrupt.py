@@ -5,6 +5,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -85,7 +86,6 @@ def test_random_sigints(tmp_path, tiny_model):
         check_consistent(out)
         phases["partial results" if read_summary(out)["cut_short"] else "complete run"] += 1
     print(f"{ROUNDS} interrupts, all exit 130 and consistent: {phases}")
-    assert sum(phases.values()) == ROUNDS
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -93,8 +93,8 @@ def test_random_sigints(tmp_path, tiny_model):
 def test_sigint_before_the_first_request_writes_nothing(tmp_path, tiny_model):
     """The child's stdout is a one-page pipe the test has nearly filled: the child prints
     its first line, which proves its Ctrl+C handler is in place (it is installed before
-    anything is printed), then blocks on a line that does not fit, before its model is even
-    read. The SIGINT arrives there, whatever the machine's speed."""
+    anything is printed), then blocks on a line that does not fit, before its model is
+    compiled. The SIGINT arrives there, whatever the machine's speed."""
     import fcntl
     import termios
     room = 200  # less than the lines printed before the compile (the settings line alone)
@@ -147,6 +147,9 @@ def test_sigint_between_requests_writes_the_part_that_ran(tmp_path, tiny_model):
         stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
+    # the eleventh request is due in ten minutes: end a run that never says so well before
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
     for line in proc.stdout:
         lines.append(line)
         if line.startswith("submitted 10/11  completed 10 "):
@@ -156,6 +159,7 @@ def test_sigint_between_requests_writes_the_part_that_ran(tmp_path, tiny_model):
         proc.kill()
         pytest.fail("no progress line with all ten completed:\n" + "".join(lines))
     stdout, stderr = proc.communicate(timeout=120)
+    watchdog.cancel()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     check_consistent(out, niter=11)

@@ -769,3 +769,7 @@ def test_replot_into_an_unwritable_folder_says_so(monkeypatch, capsys, tmp_path,
     assert main(["replot", result.out]) == 0  # the first name is taken: -2 beside it
     assert {"latency-replot.png", "latency-replot-2.png", "latency-replot-breakdown.png",
             "latency-replot-2-breakdown.png"} <= set(os.listdir(result.out))
+    os.remove(os.path.join(result.out, "latency-replot-2.png"))  # its breakdown stays
+    assert main(["replot", result.out]) == 0  # a pair of free names, not a mixed one
+    assert {"latency-replot-3.png", "latency-replot-3-breakdown.png"} <= set(
+        os.listdir(result.out))

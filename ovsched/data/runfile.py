@@ -137,7 +137,7 @@ def write_trace(trace, path, chunk=2000):
         events = iter(trace.get("traceEvents", ()))
         first = True
         while True:
-            block = [encode(e) for _, e in zip(range(chunk), events)]
+            block = [encode(e) for _, e in zip(range(max(chunk, 1)), events)]
             if not block:
                 break
             f.write(("" if first else ",") + ",".join(block))
