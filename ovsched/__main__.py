@@ -11,14 +11,13 @@ saved runs, which needs neither OpenVINO nor a device.
 
 import argparse
 import difflib
-import errno
 import os
 import sys
 
 from .derive import derived
 from .views import display
 from .data import outdir
-from .errors import EXIT_OK, EXIT_USAGE, UsageError
+from .errors import EXIT_OK, EXIT_USAGE, UsageError, closed_pipe, silence_stdout
 from .data.folder import read_run
 
 
@@ -124,19 +123,9 @@ def _saved(parser, words, command):
         if not closed_pipe(e):
             raise
         # the reader went away (``ovsched explain RUN | head``): the output ends quietly, as
-        # other command-line programs' do; the interpreter's last flush must not fail either
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        # other command-line programs' do
+        silence_stdout()
         return EXIT_OK
-
-
-def closed_pipe(error):
-    """Whether ``error`` is a write to a pipe whose reader has gone: BrokenPipeError, or on
-    Windows often EINVAL instead."""
-    return isinstance(error, BrokenPipeError) or (
-        sys.platform == "win32" and getattr(error, "errno", None) == errno.EINVAL)
 
 
 def sweep(words):

@@ -9,7 +9,7 @@ import signal
 import sys
 
 from .errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, RunError,
-                     UsageError)
+                     UsageError, say)
 from .run.settings import resolve, script_settings
 
 
@@ -108,7 +108,7 @@ def _run(argv, script, kind, defaults, properties, presets, interrupt, experimen
     try:
         r = resolve(argv, defaults, properties, presets, has_gpu=experiment.has_gpu)
         result = experiment.run_experiment(
-            r.settings, r.properties, kind=kind, script=script, say=print,
+            r.settings, r.properties, kind=kind, script=script, say=say,
             interrupt=interrupt, model_given=r.model_given, preset=r.preset,
             preset_about=r.preset_about, preset_note=r.preset_note, given=r.given)
     except UsageError as e:

@@ -1,5 +1,9 @@
 """Exit codes and the two kinds of failure a run can end with. Imports nothing heavy."""
 
+import errno
+import os
+import sys
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -26,3 +30,30 @@ def essential(error):
 
 class Interrupted(Exception):
     """Ctrl+C before the first request: nothing was run or written; exit code 130."""
+
+
+def closed_pipe(error):
+    """Whether ``error`` is a write to a pipe whose reader has gone (``... | head``):
+    BrokenPipeError, or on Windows often EINVAL instead."""
+    return isinstance(error, BrokenPipeError) or (
+        sys.platform == "win32" and getattr(error, "errno", None) == errno.EINVAL)
+
+
+def silence_stdout():
+    """Send what is still to be printed to the null device: the reader has gone, and the
+    interpreter's last flush must not fail either."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def say(*args, **kwargs):
+    """``print`` that outlives its reader: once the pipe is closed the run goes on silently
+    and still writes its results."""
+    try:
+        print(*args, **kwargs)
+    except OSError as e:
+        if not closed_pipe(e):
+            raise
+        silence_stdout()

@@ -1,5 +1,8 @@
 """Both scripts run end to end as subprocesses, on CPU, with a tiny model."""
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -166,3 +169,18 @@ def test_starved_slots_are_warned_and_run_alone_after_the_timer(tmp_path, tiny_m
         else:
             assert r["ran"] in ("batched", "unknown") and r["flush"] == "-1"
     assert summary["batches"]["timeout"] == sum(r["ran"] == "timeout" for r in rows) > 0
+
+
+def test_a_run_whose_reader_went_away_still_writes_its_results(tmp_path, tiny_model):
+    """``python auto-test-latency-graph.py | head -2``: the pipe closes, the run goes on."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the first line already fails
+    out = tmp_path / "piped"
+    p = subprocess.Popen([sys.executable, str(LATENCY), f"--model={tiny_model}", "--niter=20",
+                          "--interval=2", f"--out={out}"], cwd=tmp_path, stdout=write_end,
+                         stderr=subprocess.PIPE, text=True, env=headless_env())
+    os.close(write_end)
+    stderr = p.communicate(timeout=300)[1]
+    assert p.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert len(read_records(out)) == 20
