@@ -136,7 +136,8 @@ def fmt(value):
 def _interval(f):
     if "pairs" not in f:
         return "-"
-    return f"[{fmt(f['ci_low'])}, {fmt(f['ci_high'])}] of {f['pairs']} pairs"
+    return (f"[{fmt(f['ci_low'])}, {fmt(f['ci_high'])}] of {f['pairs']} "
+            f"{f.get('over', 'pairs')}")
 
 
 def print_table(report):

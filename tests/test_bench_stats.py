@@ -207,3 +207,16 @@ def test_the_fake_trees_make_the_gpu_and_npu_readers_active(tmp_path):
     rates = drm.rates(before, drm.read(), 0.1)
     assert {"gpu.render", "gpu.video", "gpu.awake", "gpu.awake@1"} <= set(rates)
     assert npu.read() is not None
+
+
+def test_the_rate_trend_of_a_noisy_flat_flood_is_no_slowdown_and_a_real_one_is():
+    from benchmarks.scale import rate_trend
+    rng = np.random.default_rng(1)
+    # flat, with the tenth-to-tenth spread a flood with profiles read shows (+-10 %)
+    flat = rate_trend(5500 * (1 + rng.uniform(-0.1, 0.1, 10)))
+    assert flat["ci_low"] < 0.95 < flat["ci_high"] and flat["verdict"] == "INCONCLUSIVE"
+    assert flat["ci_low"] < 1 < flat["ci_high"]
+    steady = rate_trend(6000 + rng.normal(0, 30, 10))
+    assert steady["verdict"] == "PASS" and steady["ci_low"] <= steady["value"] <= steady["ci_high"]
+    slowing = rate_trend(np.linspace(6000, 3000, 10) + rng.normal(0, 30, 10))
+    assert slowing["verdict"] == "MISS" and slowing["value"] == pytest.approx(0.5, abs=0.03)
