@@ -74,7 +74,10 @@ def fmt(value, digits=1):
         return "?"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    value = float(value)
+    if value and abs(value) < 0.5 * 10 ** -digits:  # would read 0.0: two significant digits
+        return f"{value:.2g}"
+    return f"{value:.{digits}f}"
 
 
 def request_ranges(values, limit=12):
