@@ -134,10 +134,11 @@ def fmt(value):
 
 
 def _interval(f):
-    if "pairs" not in f:
-        return "-"
-    return (f"[{fmt(f['ci_low'])}, {fmt(f['ci_high'])}] of {f['pairs']} "
-            f"{f.get('over', 'pairs')}")
+    if "pairs" in f:
+        return f"[{fmt(f['ci_low'])}, {fmt(f['ci_high'])}] of {f['pairs']} pairs"
+    if "tenths" in f:  # the scale run's line through its tenths (scale.rate_trend)
+        return f"[{fmt(f['ci_low'])}, {fmt(f['ci_high'])}] of {f['tenths']} tenths"
+    return "-"
 
 
 def print_table(report):
@@ -157,7 +158,7 @@ def print_table(report):
     print()
     notes = {}  # note -> keys, so that one reason shared by many figures prints once
     for f in report.figures:
-        if "pairs" in f and f["spread"]:
+        if "pairs" in f and f.get("spread"):
             s = f["spread"]
             print(f"{f['key']}: ratios {fmt(s['min'])} .. {fmt(s['max'])} (quartiles "
                   f"{fmt(s['q1'])} .. {fmt(s['q3'])}); {f['machine']}")

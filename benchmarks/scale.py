@@ -96,7 +96,7 @@ def run(ctx, size):
               "tenths' rates", trend["value"], "", (">=", 0.95), wall_clock=True,
               peers={"measured last / first": last / first})
     row.update(verdict=trend["verdict"], ci_low=trend["ci_low"], ci_high=trend["ci_high"],
-               pairs=len(rates), over="tenths")
+               tenths=len(rates))
     add("scale", "run_s", "whole script run (start to exit)", wall, "s")
     if rss_mb is None:
         ctx.report.unknown("scale", "peak_rss_mb", "peak RSS of the script",

@@ -54,5 +54,25 @@ def test_no_label_is_wrong_on_real_runs(name, load):
     found = label_with(labels, record, profile_id=record["profile_id"],
                        compute_ms=record["compute_ms"], wake_late_ms=record["wake"])
     wrong, unknown, right = compare(found, record)
-    assert wrong == []
+    assert wrong == [], what_was_wrong(wrong, found, record)
     assert right + unknown == len(record["slot"])
+
+
+def what_was_wrong(wrong, found, record):
+    """The records around each wrong label, as the labels saw them and as OpenVINO ran them:
+    enough to replay the case by hand from a CI log."""
+    truth = truth_of(record)
+    lines = [f"wrong: {wrong}", f"allowance {found.allowance_ms} ms ({found.allowance_from}); "
+             f"median {found.allowance_median_ms}; queue created "
+             f"{record['queue_created_s']}; wake {record['wake']}",
+             "notes: " + " | ".join(found.notes),
+             "request slot submitted_s completed_s infer_ms label batch flush launch_s truth"]
+    near = sorted({j for i, *_ in wrong for j in range(max(i - 6, 0),
+                                                     min(i + 7, len(record['slot'])))})
+    for j in near:
+        lines.append(f"{j} {int(record['slot'][j])} {record['submitted_s'][j]:.6f} "
+                     f"{record['completed_s'][j]:.6f} {record['infer_ms'][j]:.3f} "
+                     f"{found.ran[j]} {int(found.batch[j])} {int(found.flush[j])} "
+                     f"{found.launch_s[j] if found.launch_s is not None else None} "
+                     f"{truth[j]}")
+    return "\n".join(lines)
