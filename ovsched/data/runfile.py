@@ -110,15 +110,9 @@ def lacking(original, summary, columns=None):
     return lacks
 
 
-def write_json(data, path, compact=False):
+def write_json(data, path):
     """Write ``data`` (a Summary, dataclass or plain values) as JSON; a Summary starts with
-    ``format_version``. ``compact`` skips indenting and the type clean-up, for large files
-    made only of plain Python values."""
-    if compact:
-        # one dumps() call runs the C encoder throughout; dump() to a file does not
-        text = json.dumps(data, separators=(",", ":"))
-        atomic_write(path, lambda f: f.write(text))
-        return
+    ``format_version``. (A trace, large and plain, goes through ``write_trace``.)"""
     if isinstance(data, Summary):
         data = summary_to_json(data)
     data = to_json(data)
