@@ -48,12 +48,20 @@ def silence_stdout():
         pass
 
 
-def say(*args, **kwargs):
-    """``print`` that outlives its reader: once the pipe is closed the run goes on silently
-    and still writes its results."""
+def outlive_reader(write):
+    """Call ``write()``; if the reader of the output has gone (a closed pipe), silence
+    standard output from then on and return False instead of raising."""
     try:
-        print(*args, **kwargs)
+        write()
+        return True
     except OSError as e:
         if not closed_pipe(e):
             raise
         silence_stdout()
+        return False
+
+
+def say(*args, **kwargs):
+    """``print`` that outlives its reader: once the pipe is closed the run goes on silently
+    and still writes its results."""
+    outlive_reader(lambda: print(*args, **kwargs))

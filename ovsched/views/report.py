@@ -7,7 +7,7 @@ from ..data.parts import Batches, Breakdown, Pacing
 from ..derive import profiles
 from ..derive.breakdown import line
 from ..derive.findings_base import Finding
-from ..errors import closed_pipe, silence_stdout
+from ..errors import outlive_reader
 
 TOP_FINDINGS = 3  # printed after the table; summary.json and `explain` keep them all
 EXPLAIN = "python -m ovsched explain"  # the command hints name; `ovsched` sets its own
@@ -110,17 +110,13 @@ class Progress:
         if not self.enabled or now - self.last < self.every:
             return
         self.last = now
-        try:
-            if self.tty:
-                self.stream.write("\r" + self.line(runner).ljust(78))
-            else:
-                self.stream.write(self.line(runner) + "\n")
+        text = "\r" + self.line(runner).ljust(78) if self.tty else self.line(runner) + "\n"
+
+        def write():
+            self.stream.write(text)
             self.stream.flush()
-        except OSError as e:  # the reader went away: the run goes on, its files are written
-            if not closed_pipe(e):
-                raise
-            self.enabled = False
-            silence_stdout()
+        # the reader went away: no more lines; the run goes on, its files are written
+        self.enabled = outlive_reader(write)
 
     def finish(self, runner):
         if self.enabled and self.tty:
