@@ -48,9 +48,13 @@ def bootstrap_median_ci(ratios, confidence=CONFIDENCE, resamples=RESAMPLES, seed
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, ratios.size, size=(resamples, ratios.size))
-    medians = np.median(ratios[picks], axis=1)
+    return percentile_interval(np.median(ratios[picks], axis=1), confidence)
+
+
+def percentile_interval(samples, confidence=CONFIDENCE):
+    """(low, high): the central ``confidence`` share of bootstrap ``samples``."""
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(medians, [tail, 100 - tail])
+    low, high = np.percentile(samples, [tail, 100 - tail])
     return float(low), float(high)
 
 

@@ -48,9 +48,7 @@ def rate_trend(rates, target=(">=", 0.95)):
     fit = r.mean() + slope * kc
     rng = np.random.default_rng(pairs.SEED)
     picks = rng.integers(0, r.size, size=(pairs.RESAMPLES, r.size))
-    ratios = ends(fit + (r - fit)[picks])
-    tail = (1 - pairs.CONFIDENCE) / 2 * 100
-    low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
+    low, high = pairs.percentile_interval(ends(fit + (r - fit)[picks]))
     return {"value": float(ends(r)), "ci_low": low, "ci_high": high,
             "verdict": pairs.verdict(low, high, target, r.size)}
 
